@@ -1,0 +1,121 @@
+"""The `pixinpix` command: one console script, one subcommand per job.
+
+Each subcommand is `main(argv) -> int` over a pure function that tests call
+directly. Expected failures (bad options, missing data) print one line to
+stderr and exit with code 2; nothing prints a traceback for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from pixinpix_tf.config import PRESETS, STRATEGIES, ConfigError, get_preset
+
+
+def fail(err: Exception | str, code: int = 2) -> int:
+    """Print a one-line error and return the exit code."""
+    message = " ".join(str(err).split())
+    print(f"pixinpix: error: {message}", file=sys.stderr)
+    return code
+
+
+def quiet_tensorflow() -> None:
+    """Keep TensorFlow's C++ start-up chatter out of the user's terminal."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import absl.logging
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    p = parser.add_argument
+    p("--cover", default="cifar10", help="cover source: tfds name[:split] or image folder (default: cifar10)")
+    p("--secret", default="mnist", help="secret source: tfds name[:split] or image folder (default: mnist)")
+    p("--preset", default="paper", help=f"training recipe: {', '.join(PRESETS)} (default: paper)")
+    p("--epochs", type=int, help="epochs to train (default: from the preset)")
+    p("--batch-size", type=int, help="global batch size (default: from the preset)")
+    p("--learning-rate", type=float, help="initial learning rate (default: from the preset)")
+    p("--optimizer", help="sgd or adam (default: from the preset)")
+    p("--loss-weights", type=float, nargs=2, metavar=("STEGO", "REVEALED"),
+      help="weights of the stego and revealed MSE losses (default: from the preset)")
+    p("--train-size", type=int, help="training pairs per epoch (default: from the preset, 50000)")
+    p("--test-size", type=int, help="validation pairs (default: from the preset, 10000)")
+    p("--image-size", type=int, help="image side in pixels, a multiple of 2**depth (default: 32)")
+    p("--secret-channels", type=int, help="1 = grayscale secret, 3 = RGB (default: 3)")
+    p("--depth", type=int, help="down-sampling steps per U-Net (default: 5)")
+    p("--data-dir", help="tfds data directory (default: tfds' default, which honours TFDS_DATA_DIR)")
+    p("--seed", type=int, help="seed for pairing, shuffling and initialisation (default: 0)")
+    p("--out", required=True, help="run directory; rerunning the same command into it resumes")
+    p("--strategy", default="default", choices=STRATEGIES,
+      help="tf.distribute strategy; multi-worker reads TF_CONFIG (default: default)")
+    p("--verbose", type=int, choices=(0, 1, 2), default=1, help="0 silent, 1 progress bar, 2 one line per epoch")
+
+
+_OVERRIDES = ("epochs", "batch_size", "learning_rate", "optimizer", "loss_weights", "train_size", "test_size",
+              "image_size", "secret_channels", "depth", "seed")
+
+
+def config_from_args(args: argparse.Namespace):
+    """The preset with every option the user gave applied on top (validated)."""
+    changes = {name: getattr(args, name) for name in _OVERRIDES if getattr(args, name) is not None}
+    if "loss_weights" in changes:
+        changes["loss_weights"] = tuple(changes["loss_weights"])
+    cfg = get_preset(args.preset).replace(cover=args.cover, secret=args.secret, **changes)
+    cfg.validate()
+    return cfg
+
+
+def train_main(argv: list[str] | None = None) -> int:
+    """`pixinpix train`: train a PixInPix model into a run directory."""
+    parser = argparse.ArgumentParser(
+        prog="pixinpix train",
+        description="Train a PixInPix model with model.fit on tfds data or image folders. "
+        "Options left out come from --preset.",
+    )
+    add_train_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        cfg = config_from_args(args)
+    except ConfigError as err:
+        return fail(err)
+    quiet_tensorflow()
+    from pixinpix_tf.data import DataError
+    from pixinpix_tf.train import TrainingFailed, run
+
+    try:
+        logs = run(cfg, args.out, data_dir=args.data_dir, strategy=args.strategy, verbose=args.verbose)
+    except (ConfigError, DataError) as err:
+        return fail(err)
+    except TrainingFailed as err:
+        return fail(err, code=1)
+    summary = ", ".join(f"{k} {v:.4g}" for k, v in sorted(logs.items()) if k.startswith("val_"))
+    print(f"run saved in {args.out}" + (f": {summary}" if summary else " (already complete)"))
+    return 0
+
+
+COMMANDS = {
+    "train": (train_main, "train a model with model.fit (resumable)"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `pixinpix` console script."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = argparse.ArgumentParser(
+        prog="pixinpix",
+        description="Hide images inside images with PixInPix twin U-Nets (Keras 3 / TensorFlow).",
+        epilog="Run 'pixinpix COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("command", choices=list(COMMANDS), metavar="COMMAND",
+                        help="; ".join(f"{name}: {text}" for name, (_, text) in COMMANDS.items()))
+    if not argv or argv[0] in ("-h", "--help"):
+        parser.print_help()
+        return 0 if argv else 2
+    args = parser.parse_args(argv[:1])
+    return COMMANDS[args.command][0](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""tf.data pipelines of (cover, secret) pairs from tfds datasets or image folders.
+
+A *source* is a tfds name with an optional split (`cifar10`, `mnist:test`,
+`imagenet_resized/32x32`, `tiny_imagenet32:validation`) or a folder of image
+files (searched recursively). Every image becomes uint8 at the model's size:
+
+- smaller images (MNIST's 28x28) are zero-padded, centred, to the size;
+- larger images are centre-cropped to a square, then area-resized;
+- grayscale is replicated to RGB where 3 channels are needed, and RGB is
+  converted to luma where 1 channel is needed.
+
+Pairs are `({"cover", "secret"}, {"stego": cover, "revealed": secret})` float32
+in [0, 1]. Training pairs are drawn at random and reshuffled every epoch,
+reproducibly from the seed; test pairs are fixed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from pixinpix_tf.config import Config
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+# name, optional tfds version (`cifar10:3.0.2`), optional split (`:train`, `:train[:10%]`)
+_SPEC = re.compile(r"^(?P<name>[^:]+(?::\d+(?:\.\d+)*)?)(?::(?P<split>.+))?$")
+
+
+class DataError(RuntimeError):
+    """A dataset that cannot be found, read or downloaded; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A parsed source: a folder, or a tfds name with an optional split."""
+
+    name: str
+    split: str | None = None
+    folder: Path | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> "Source":
+        if os.path.isdir(spec):
+            return cls(name=spec, folder=Path(spec))
+        match = _SPEC.match(spec)
+        if not match:
+            return cls(name=spec)
+        return cls(name=match["name"], split=match["split"])
+
+
+def default_data_dir() -> str:
+    """tfds' own default data directory (honours TFDS_DATA_DIR)."""
+    return os.environ.get("TFDS_DATA_DIR") or os.path.expanduser("~/tensorflow_datasets")
+
+
+def _network_available(host: str = "storage.googleapis.com") -> bool:
+    """False when DNS cannot resolve a well-known host (and no proxy is set).
+
+    Saves users minutes of tfds download retries on an offline machine.
+    """
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")):
+        return True
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError:
+        return False
+    return True
+
+
+def _prepared_builder(name: str, data_dir: str | None):
+    """A tfds builder whose files exist, downloading them if needed.
+
+    A failed download leaves nothing new in the data directory.
+    """
+    root = data_dir or default_data_dir()
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError:
+        raise DataError(
+            f"unknown dataset {name!r}: not a tfds dataset, not a folder, and not prepared in {root}"
+        ) from None
+    if builder.is_prepared():
+        return builder
+    if not _network_available():
+        raise DataError(
+            f"dataset {name!r} is not in {root} and cannot be downloaded (no network); "
+            "connect to the internet, or pass --data-dir / set TFDS_DATA_DIR to a folder that holds it"
+        )
+    before = set(os.listdir(root)) if os.path.isdir(root) else None
+    try:
+        with tempfile.TemporaryDirectory(prefix="pixinpix_download_") as download_dir:
+            builder.download_and_prepare(download_dir=download_dir)
+    except Exception as err:  # tfds raises many kinds; the user needs one line
+        if before is None:
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            for entry in set(os.listdir(root)) - before:
+                shutil.rmtree(os.path.join(root, entry), ignore_errors=True)
+        reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        raise DataError(
+            f"dataset {name!r} is not in {root} and could not be downloaded ({reason}); "
+            f"connect to the internet, or pass --data-dir / set TFDS_DATA_DIR to a folder that holds it"
+        ) from None
+    return builder
+
+
+def _fixed_size(image: tf.Tensor, size: int, channels: int) -> tf.Tensor:
+    """A uint8 image at (size, size, channels): pad small images, crop+resize large."""
+    image = tf.convert_to_tensor(image)
+    if image.shape.rank == 2:
+        image = image[..., None]
+    if channels == 3 and image.shape[-1] == 1:
+        image = tf.repeat(image, 3, axis=-1)
+    elif channels == 1 and image.shape[-1] == 3:
+        image = tf.image.rgb_to_grayscale(image)
+    elif image.shape[-1] == 4:  # RGBA: drop alpha
+        image = image[..., :3] if channels == 3 else tf.image.rgb_to_grayscale(image[..., :3])
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+
+    def pad():
+        return tf.image.resize_with_crop_or_pad(image, size, size)
+
+    def crop_and_resize():
+        side = tf.minimum(height, width)
+        square = tf.image.resize_with_crop_or_pad(image, side, side)
+        resized = tf.image.resize(square, (size, size), method="area", antialias=True)
+        return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+
+    fits = tf.logical_and(height <= size, width <= size)
+    return tf.ensure_shape(tf.cond(fits, pad, crop_and_resize), (size, size, channels))
+
+
+def _folder_images(folder: Path, channels: int) -> tuple[tf.data.Dataset, int]:
+    paths = sorted(str(p) for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise DataError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in folder {folder}")
+
+    def read(path):
+        return tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+
+    return tf.data.Dataset.from_tensor_slices(paths).map(read, num_parallel_calls=tf.data.AUTOTUNE), len(paths)
+
+
+def load_images(
+    spec: str, split: str, size: int, channels: int, data_dir: str | None = None
+) -> tuple[tf.data.Dataset, int | None]:
+    """A dataset of uint8 (size, size, channels) images from a source, and its length (None: unknown).
+
+    Args:
+        spec: source string (see module docstring); its own split wins over `split`.
+        split: the split to use when `spec` names none. `test` falls back to
+            `validation` for datasets without a test split.
+        size, channels: output image shape.
+        data_dir: tfds data directory (None: tfds' default).
+    """
+    source = Source.parse(spec)
+    if source.folder is not None:
+        images, count = _folder_images(source.folder, channels)
+    else:
+        builder = _prepared_builder(source.name, data_dir)
+        splits = list(builder.info.splits.keys())  # empty when tfds has no metadata (e.g. mock data)
+        chosen = source.split or split
+        if chosen == "test" and "test" not in splits and "validation" in splits:
+            chosen = "validation"
+        count = None
+        if splits:
+            try:
+                count = builder.info.splits[chosen].num_examples
+            except (KeyError, ValueError):
+                raise DataError(f"dataset {source.name!r} has no split {chosen!r}; it has {', '.join(splits)}") from None
+        if "image" not in builder.info.features:
+            raise DataError(f"dataset {source.name!r} has no 'image' feature")
+        ds = builder.as_dataset(split=chosen, shuffle_files=False)
+        images = ds.map(lambda example: example["image"], num_parallel_calls=tf.data.AUTOTUNE)
+    images = images.map(lambda image: _fixed_size(image, size, channels), num_parallel_calls=tf.data.AUTOTUNE)
+    return images, count
+
+
+def _to_float(images: tf.Tensor) -> tf.Tensor:
+    return tf.cast(images, tf.float32) / 255.0
+
+
+def make_pairs(cfg: Config, training: bool, data_dir: str | None = None) -> tf.data.Dataset:
+    """Batched (inputs, targets) pairs for training (`training=True`) or testing.
+
+    Training pairs: `cfg.train_size` pairs from the train splits, covers and
+    secrets shuffled independently and reshuffled every epoch. Test pairs:
+    `cfg.test_size` fixed pairs from the test (or validation) splits.
+    """
+    n = cfg.train_size if training else cfg.test_size
+    size, seed = cfg.model.image_size, cfg.seed + (0 if training else 1000)
+    split = "train" if training else "test"
+
+    def pool(spec: str, channels: int, stream_seed: int) -> tf.data.Dataset:
+        images, count = load_images(spec, split, size, channels, data_dir)
+        limit = n if count is None else min(n, count)
+        images = images.take(limit).cache()
+        images = images.shuffle(limit, seed=stream_seed, reshuffle_each_iteration=training)
+        return images.repeat()
+
+    covers = pool(cfg.cover, 3, seed)
+    secrets = pool(cfg.secret, cfg.model.secret_channels, seed + 1)
+    pairs = tf.data.Dataset.zip(covers, secrets).take(n).batch(cfg.batch_size)
+
+    def to_example(cover, secret):
+        cover, secret = _to_float(cover), _to_float(secret)
+        return {"cover": cover, "secret": secret}, {"stego": cover, "revealed": secret}
+
+    pairs = pairs.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return pairs.with_options(options).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,191 @@
+"""The end-to-end PixInPix model: a hiding U-Net and a revealing U-Net.
+
+Example:
+    >>> model = PixInPix(image_size=32, secret_channels=1)
+    >>> out = model({"cover": covers, "secret": secrets})
+    >>> out["stego"].shape, out["revealed"].shape
+    ((n, 32, 32, 3), (n, 32, 32, 1))
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from pixinpix_tf.config import ModelConfig
+from pixinpix_tf.unet import unet
+
+
+@keras.saving.register_keras_serializable(package="pixinpix_tf")
+class Quantize8Bit(layers.Layer):
+    """Round [0, 1] images to 8-bit levels; the gradient passes straight through."""
+
+    def call(self, x):
+        rounded = ops.round(ops.clip(x, 0.0, 1.0) * 255.0) / 255.0
+        return x + ops.stop_gradient(rounded - x)
+
+
+def as_float_images(images, channels: int | None = None) -> tuple[np.ndarray, bool]:
+    """Images (uint8 or float in [0, 1], one HWC image or an NHWC batch) as a float32 batch.
+
+    Returns the batch and whether the input was a single image.
+    """
+    array = np.asarray(images)
+    if array.ndim not in (3, 4):
+        raise ValueError(f"expected an HWC image or an NHWC batch, got shape {array.shape}")
+    single = array.ndim == 3
+    if single:
+        array = array[None]
+    if array.dtype == np.uint8:
+        array = array.astype(np.float32) / 255.0
+    else:
+        array = array.astype(np.float32)
+        if array.size and (array.min() < 0.0 or array.max() > 1.0):
+            raise ValueError("float images must lie in [0, 1]; pass uint8 for 0-255 values")
+    if channels is not None and array.shape[-1] != channels:
+        raise ValueError(f"expected {channels} channels, got {array.shape[-1]}")
+    return array, single
+
+
+@keras.saving.register_keras_serializable(package="pixinpix_tf")
+class PixInPix(keras.Model):
+    """Twin U-Nets: `cover` + `secret` -> `stego` (hider), `stego` -> `revealed` (revealer).
+
+    Args:
+        image_size: side of the square training images, a multiple of 2**depth.
+        secret_channels: channels of the secret image (1 or 3).
+        depth: down-sampling steps per U-Net (5 in the paper).
+        base_filters: channels at full resolution (16 in the paper).
+        max_filters: channel cap at the deepest levels (256 in the paper).
+        convs_per_step: 3x3 convolutions per step.
+        batch_norm: batch normalisation after every 3x3 convolution.
+        quantize_stego: reveal from the 8-bit rounded stego (straight-through
+            gradient), as a user's stored PNG would be.
+
+    Inputs: `{"cover": (H, W, 3), "secret": (H, W, C)}`, float32 in [0, 1].
+    Outputs: `{"stego": (H, W, 3), "revealed": (H, W, C)}`, float32 in [0, 1].
+    The sub-networks are `model.hider` (dict input -> stego) and
+    `model.revealer` (stego -> revealed).
+    """
+
+    def __init__(
+        self,
+        image_size: int = 32,
+        secret_channels: int = 3,
+        depth: int = 5,
+        base_filters: int = 16,
+        max_filters: int = 256,
+        convs_per_step: int = 2,
+        batch_norm: bool = False,
+        quantize_stego: bool = False,
+        **kwargs,
+    ):
+        ModelConfig(
+            image_size, secret_channels, depth, base_filters, max_filters, convs_per_step, batch_norm, quantize_stego
+        ).validate()
+        unet_args = dict(
+            depth=depth,
+            base_filters=base_filters,
+            max_filters=max_filters,
+            convs_per_step=convs_per_step,
+            batch_norm=batch_norm,
+        )
+        shape = (image_size, image_size)
+
+        # Hiding network: cover and secret concatenated along channels.
+        hide_cover = keras.Input(shape + (3,), name="cover")
+        hide_secret = keras.Input(shape + (secret_channels,), name="secret")
+        x = layers.Concatenate(name="hide_input")([hide_cover, hide_secret])
+        x = unet(x, 3, name="hide", **unet_args)
+        stego = layers.Activation("sigmoid", dtype="float32", name="stego")(x)
+        hider = keras.Model({"cover": hide_cover, "secret": hide_secret}, stego, name="hider")
+
+        # Revealing network: stego image only.
+        reveal_stego = keras.Input(shape + (3,), name="stego")
+        x = unet(reveal_stego, secret_channels, name="reveal", **unet_args)
+        revealed = layers.Activation("sigmoid", dtype="float32", name="revealed")(x)
+        revealer = keras.Model(reveal_stego, revealed, name="revealer")
+
+        cover = keras.Input(shape + (3,), name="cover")
+        secret = keras.Input(shape + (secret_channels,), name="secret")
+        stego_out = hider({"cover": cover, "secret": secret})
+        reveal_in = Quantize8Bit(name="stego_8bit")(stego_out) if quantize_stego else stego_out
+        revealed_out = revealer(reveal_in)
+        # Identity layers give the outer model's outputs the names `stego` and `revealed`.
+        stego_out = layers.Identity(name="stego")(stego_out)
+        revealed_out = layers.Identity(name="revealed")(revealed_out)
+        super().__init__(
+            inputs={"cover": cover, "secret": secret},
+            outputs={"stego": stego_out, "revealed": revealed_out},
+            **kwargs,
+        )
+        self.hider = hider
+        self.revealer = revealer
+        self.image_size = image_size
+        self.secret_channels = secret_channels
+        self.depth = depth
+        self.base_filters = base_filters
+        self.max_filters = max_filters
+        self.convs_per_step = convs_per_step
+        self.batch_norm = batch_norm
+        self.quantize_stego = quantize_stego
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "image_size": self.image_size,
+            "secret_channels": self.secret_channels,
+            "depth": self.depth,
+            "base_filters": self.base_filters,
+            "max_filters": self.max_filters,
+            "convs_per_step": self.convs_per_step,
+            "batch_norm": self.batch_norm,
+            "quantize_stego": self.quantize_stego,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    @classmethod
+    def from_model_config(cls, config: ModelConfig, **kwargs) -> "PixInPix":
+        return cls(**vars(config), **kwargs)
+
+    def hide(self, cover, secret, batch_size: int = 256) -> np.ndarray:
+        """Stego images for `cover` and `secret` at the model's image size.
+
+        Args:
+            cover: (H, W, 3) or (N, H, W, 3), uint8 or float in [0, 1]; numpy or tf.
+            secret: the same with `secret_channels` channels.
+            batch_size: images per forward pass.
+
+        Returns:
+            float32 stego image(s) in [0, 1], batched like `cover`.
+        """
+        covers, single = as_float_images(cover, 3)
+        secrets, _ = as_float_images(secret, self.secret_channels)
+        if len(covers) != len(secrets):
+            raise ValueError(f"got {len(covers)} covers but {len(secrets)} secrets")
+        stego = self._predict(self.hider, {"cover": covers, "secret": secrets}, batch_size)
+        return stego[0] if single else stego
+
+    def reveal(self, stego, batch_size: int = 256) -> np.ndarray:
+        """Revealed secret(s) from stego image(s), uint8 or float in [0, 1]."""
+        stegos, single = as_float_images(stego, 3)
+        revealed = self._predict(self.revealer, stegos, batch_size)
+        return revealed[0] if single else revealed
+
+    @staticmethod
+    def _predict(network, inputs, batch_size: int) -> np.ndarray:
+        first = inputs["cover"] if isinstance(inputs, dict) else inputs
+        parts = []
+        for start in range(0, len(first), batch_size):
+            chunk = (
+                {k: v[start : start + batch_size] for k, v in inputs.items()}
+                if isinstance(inputs, dict)
+                else inputs[start : start + batch_size]
+            )
+            parts.append(ops.convert_to_numpy(network(chunk, training=False)))
+        return np.concatenate(parts).astype(np.float32)

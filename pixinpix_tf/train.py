@@ -1,0 +1,244 @@
+"""Training with `model.fit`: compile, callbacks, resume, distribution strategies.
+
+A run directory holds:
+    config.json   the resolved Config
+    best.keras    the model with the lowest validation loss
+    last.keras    the model after the last finished epoch (the final model)
+    history.csv   one row per epoch: losses, PSNR/SSIM of both outputs, images/s
+    logs/         TensorBoard logs
+    backup/       state for resuming (BackupAndRestore) after an interruption
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from pixinpix_tf import metrics
+from pixinpix_tf.config import STRATEGIES, Config, ConfigError
+from pixinpix_tf.data import make_pairs
+from pixinpix_tf.model import PixInPix
+
+class TrainingFailed(RuntimeError):
+    """Training stopped because the networks collapsed or diverged."""
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    """The tf.distribute strategy called `name` (multi-worker reads TF_CONFIG)."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi-worker":
+        if "TF_CONFIG" not in os.environ:
+            raise ConfigError("--strategy multi-worker needs the TF_CONFIG environment variable")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ConfigError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}")
+
+
+def worker_role() -> tuple[bool, int]:
+    """(is_chief, task index) from TF_CONFIG; a single process is the chief."""
+    task = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {})
+    kind, index = task.get("type", "chief"), int(task.get("index", 0))
+    return kind == "chief" or (kind == "worker" and index == 0 and not _has_chief()), index
+
+
+def _has_chief() -> bool:
+    return "chief" in json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
+
+
+def compile_model(model: PixInPix, cfg: Config, steps_per_epoch: int) -> None:
+    """Compile with the config's optimizer, schedule, MSE losses and PSNR/SSIM metrics."""
+    learning_rate = cfg.learning_rate
+    if cfg.lr_schedule == "cosine":
+        total = max(1, cfg.epochs * steps_per_epoch)
+        learning_rate = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=total)
+    optimizer_class = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam}[cfg.optimizer]
+    optimizer = optimizer_class(learning_rate=learning_rate, clipnorm=cfg.clipnorm)
+    model.compile(
+        optimizer=optimizer,
+        loss={"stego": "mse", "revealed": "mse"},
+        loss_weights={"stego": cfg.loss_weights[0], "revealed": cfg.loss_weights[1]},
+        metrics={"stego": [metrics.psnr, metrics.ssim], "revealed": [metrics.psnr, metrics.ssim]},
+    )
+
+
+class Throughput(keras.callbacks.Callback):
+    """Adds `images_per_second` (training images, wall clock) to each epoch's logs."""
+
+    def __init__(self, images_per_epoch: int):
+        super().__init__()
+        self.images_per_epoch = images_per_epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["images_per_second"] = self.images_per_epoch / (time.perf_counter() - self._start)
+
+
+class HealthCheck(keras.callbacks.Callback):
+    """Stops training early when the revealing network collapses or the loss diverges.
+
+    Collapse: every `every` steps the revealer runs on a fixed probe batch; if
+    its output hardly varies across images (std below `min_std_ratio` of the
+    secrets' own std) at `patience` checks in a row, it has collapsed to a
+    constant. Divergence: an epoch's loss above `max_loss_ratio` x the best so far.
+    """
+
+    def __init__(self, probe: dict, every: int = 100, patience: int = 3, min_std_ratio: float = 0.05,
+                 max_loss_ratio: float = 3.0):
+        super().__init__()
+        self.probe = probe
+        self.every, self.patience = every, patience
+        self.min_std_ratio, self.max_loss_ratio = min_std_ratio, max_loss_ratio
+        self.secret_std = float(np.std(probe["secret"], axis=0).mean())
+        self.problem: str | None = None
+        self._flat_checks = 0
+        self._best_loss = math.inf
+
+    def on_train_batch_end(self, batch, logs=None):
+        if (batch + 1) % self.every or self.secret_std == 0:
+            return
+        revealed = keras.ops.convert_to_numpy(self.model(self.probe, training=False)["revealed"])
+        ratio = float(np.std(revealed, axis=0).mean()) / self.secret_std
+        self._flat_checks = self._flat_checks + 1 if ratio < self.min_std_ratio else 0
+        if self._flat_checks >= self.patience:
+            self._stop(f"the revealing network collapsed to a constant output (std ratio {ratio:.3f})")
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss", math.nan)
+        if loss > self.max_loss_ratio * self._best_loss:
+            self._stop(f"the loss diverged at epoch {epoch + 1} ({loss:.4g} vs best {self._best_loss:.4g})")
+        self._best_loss = min(self._best_loss, loss)
+
+    def _stop(self, problem: str) -> None:
+        self.problem = problem
+        self.model.stop_training = True
+
+
+def _fix_keras_multi_worker(model: keras.Model, dist: tf.distribute.Strategy, batch) -> None:
+    """Work around two Keras 3 bugs that break `fit` under MultiWorkerMirroredStrategy.
+
+    1. keras-team/keras#20329: `fit` all-reduces the first batch to build the
+       compiled loss and metrics, which fails for dict inputs; build them here
+       from a local batch instead.
+    2. tensorflow/tensorflow#72388: the per-step logs (scalars) are reduced
+       with `axis=0`, which fails for scalars; reduce them with `axis=None`.
+    """
+    from keras.src import tree
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    with dist.scope():
+        model._symbolic_build(data_batch=batch)
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+
+    original = getattr(tf_trainer.reduce_per_replica, "__wrapped__", tf_trainer.reduce_per_replica)
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction in ("auto", "mean") and tf_trainer._collective_all_reduce_multi_worker(strategy):
+            return tree.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
+        return original(values, strategy, reduction)
+
+    reduce_per_replica.__wrapped__ = original
+    tf_trainer.reduce_per_replica = reduce_per_replica
+
+
+def _best_val_loss(history_csv: Path) -> float | None:
+    """The lowest val_loss recorded so far (so a resumed run keeps the true best)."""
+    if not history_csv.exists():
+        return None
+    with history_csv.open() as f:
+        values = [float(row["val_loss"]) for row in csv.DictReader(f) if row.get("val_loss")]
+    return min(values) if values else None
+
+
+def _write_config(out: Path, cfg: Config) -> None:
+    """Write config.json, or check that a resumed run uses the same config."""
+    path = out / "config.json"
+    if path.exists():
+        previous = Config.from_json(path.read_text())
+        if previous != cfg:
+            old, new = previous.to_dict(), cfg.to_dict()
+            changed = sorted(k for k in new if old.get(k) != new.get(k))
+            raise ConfigError(
+                f"{out} holds a run with another config (differs in: {', '.join(changed)}); "
+                "rerun with the same options to resume, or choose another --out"
+            )
+        return
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(cfg.to_json() + "\n")
+    tmp.replace(path)
+
+
+def run(cfg: Config, out: str | Path, data_dir: str | None = None, strategy: str = "default",
+        verbose: int | str = "auto") -> dict[str, float]:
+    """Train `cfg` into the run directory `out`, resuming if it holds an interrupted run.
+
+    Returns:
+        The last epoch's logs (losses and metrics, train and validation).
+
+    Raises:
+        ConfigError, DataError: bad options or data (before any training).
+        TrainingFailed: the networks collapsed or diverged.
+    """
+    cfg.validate()
+    dist = make_strategy(strategy)  # first: multi-worker must start before other TF work
+    is_chief, index = worker_role() if strategy == "multi-worker" else (True, 0)
+    out = Path(out)
+    # Non-chief workers write to a scratch folder that they remove at the end.
+    workdir = out if is_chief else out / f".worker-{index}"
+    train_ds = make_pairs(cfg, training=True, data_dir=data_dir)
+    test_ds = make_pairs(cfg, training=False, data_dir=data_dir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    if is_chief:
+        _write_config(out, cfg)
+    keras.utils.set_random_seed(cfg.seed)
+    previous_policy = keras.mixed_precision.global_policy()
+    if cfg.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        steps = math.ceil(cfg.train_size / cfg.batch_size)
+        with dist.scope():
+            model = PixInPix.from_model_config(cfg.model, name="pixinpix")
+            compile_model(model, cfg, steps)
+        probe_inputs, probe_targets = next(iter(test_ds))
+        if strategy == "multi-worker":
+            _fix_keras_multi_worker(model, dist, (probe_inputs, probe_targets))
+        probe = probe_inputs
+        health = HealthCheck({k: v.numpy() for k, v in probe.items()}) if strategy == "default" else None
+        callbacks = [
+            Throughput(cfg.train_size),
+            keras.callbacks.TerminateOnNaN(),
+            *([health] if health else []),
+            keras.callbacks.ModelCheckpoint(
+                workdir / "best.keras", monitor="val_loss", save_best_only=True,
+                initial_value_threshold=_best_val_loss(workdir / "history.csv"),
+            ),
+            keras.callbacks.ModelCheckpoint(workdir / "last.keras"),
+            keras.callbacks.CSVLogger(workdir / "history.csv", append=True),
+            *([keras.callbacks.TensorBoard(out / "logs")] if is_chief else []),
+            # Last, so an epoch counts as finished only after everything above is written.
+            keras.callbacks.BackupAndRestore(workdir / "backup", double_checkpoint=True, delete_checkpoint=False),
+        ]
+        history = model.fit(train_ds, validation_data=test_ds, epochs=cfg.epochs, callbacks=callbacks,
+                            shuffle=False, verbose=verbose)  # the pipeline shuffles
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+    if not is_chief:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if health and health.problem:
+        raise TrainingFailed(f"{health.problem}; stopped early. Try another preset or learning rate.")
+    if not history.history:  # already finished: nothing left to train
+        return {}
+    return {k: float(v[-1]) for k, v in history.history.items()}

@@ -1,0 +1,74 @@
+"""The `pixinpix` command: help, option errors, and a real training run."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from pixinpix_tf.cli import main
+
+from conftest import real_data_dir
+
+
+def run_cli(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "pixinpix_tf.cli", *args], capture_output=True, text=True,
+                          timeout=300, **kwargs)
+
+
+def test_help_lists_commands_and_every_train_option(capsys):
+    assert main(["--help"]) == 0
+    assert "train" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--cover", "--secret", "--preset", "--epochs", "--batch-size", "--learning-rate", "--optimizer",
+                   "--loss-weights", "--train-size", "--test-size", "--data-dir", "--seed", "--out", "--strategy"):
+        assert option in text
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--preset", "nope"], "unknown preset 'nope'"),
+        (["--image-size", "40"], "not a multiple of 2**depth"),
+        (["--epochs", "-1"], "epochs must be >= 0"),
+        (["--optimizer", "rmsprop"], "unknown optimizer"),
+        (["--cover", "no_such_dataset_xyz", "--preset", "tiny"], "unknown dataset 'no_such_dataset_xyz'"),
+    ],
+)
+def test_bad_options_fail_at_once_with_one_line_and_exit_code_2(tmp_path, capsys, args, message):
+    out = tmp_path / "run"
+    code = main(["train", "--out", str(out), "--data-dir", str(tmp_path / "tfds"), *args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_unknown_command_exits_2():
+    result = run_cli("frobnicate")
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+@pytest.mark.slow
+def test_train_on_a_few_hundred_real_pairs_writes_the_run_directory(tmp_path):
+    data_dir = real_data_dir("cifar10", "mnist")
+    out = tmp_path / "run"
+    result = run_cli("train", "--cover", "cifar10", "--secret", "mnist", "--preset", "tiny", "--image-size", "32",
+                     "--train-size", "256", "--test-size", "64", "--epochs", "1", "--data-dir", data_dir,
+                     "--out", str(out), "--verbose", "2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    for name in ("config.json", "best.keras", "last.keras", "history.csv", "logs"):
+        assert (out / name).exists(), name
+    config = json.loads((out / "config.json").read_text())
+    assert config["cover"] == "cifar10" and config["train_size"] == 256 and config["model"]["image_size"] == 32
+    with (out / "history.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1
+    for key in ("loss", "val_loss", "stego_psnr", "revealed_psnr", "val_stego_ssim", "val_revealed_ssim",
+                "images_per_second"):
+        assert float(rows[0][key]) == float(rows[0][key])  # present and not NaN
+    assert "run saved in" in result.stdout

@@ -1,0 +1,155 @@
+"""The PixInPix model: structure, config round-trip, saving, helpers, learning."""
+
+import keras
+import numpy as np
+import pytest
+
+from pixinpix_tf.config import Config, ConfigError, ModelConfig, get_preset
+from pixinpix_tf.model import PixInPix
+
+from conftest import TINY_MODEL
+
+
+def random_pair(n=3, size=16, secret_channels=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "cover": rng.random((n, size, size, 3), dtype=np.float32),
+        "secret": rng.random((n, size, size, secret_channels), dtype=np.float32),
+    }
+
+
+@pytest.mark.parametrize("secret_channels", [1, 3])
+def test_inputs_and_outputs_are_named_dicts_with_image_shapes(secret_channels):
+    model = PixInPix(secret_channels=secret_channels, **TINY_MODEL)
+    out = model(random_pair(secret_channels=secret_channels))
+    assert set(out) == {"stego", "revealed"}
+    assert out["stego"].shape == (3, 16, 16, 3)
+    assert out["revealed"].shape == (3, 16, 16, secret_channels)
+    assert sorted(model.input_names if hasattr(model, "input_names") else model.input) == ["cover", "secret"]
+    for value in out.values():
+        value = keras.ops.convert_to_numpy(value)
+        assert value.min() >= 0.0 and value.max() <= 1.0
+
+
+def test_paper_preset_structure():
+    model = PixInPix.from_model_config(get_preset("paper").model)
+    for net, prefix in ((model.hider, "hide"), (model.revealer, "reveal")):
+        pools = [layer for layer in net.layers if isinstance(layer, keras.layers.MaxPooling2D)]
+        assert len(pools) == 5
+        convs = [layer for layer in net.layers if isinstance(layer, keras.layers.Conv2D)
+                 and not isinstance(layer, keras.layers.Conv2DTranspose)]
+        assert max(conv.filters for conv in convs) == 256
+        assert net.get_layer(f"{prefix}_bottom_conv1").filters == 256
+        assert net.get_layer(f"{prefix}_down1_conv1").filters == 16
+        assert net.get_layer(f"{prefix}_down5_conv1").filters == 256
+    assert model.hider.get_layer("hide_down1_conv1").input.shape[-1] == 6
+    assert model.revealer.get_layer("reveal_down1_conv1").input.shape[-1] == 3
+    assert model.hider.get_layer("hide_out_conv").filters == 3
+
+
+@pytest.mark.parametrize("size, depth", [(30, 2), (32, 6), (48, 5)])
+def test_image_size_must_be_a_multiple_of_two_to_the_depth(size, depth):
+    with pytest.raises(ConfigError, match="not a multiple of 2\\*\\*depth"):
+        PixInPix(image_size=size, depth=depth)
+
+
+def test_config_json_round_trip():
+    for cfg in [get_preset(name) for name in ("paper", "fast", "tiny")]:
+        assert Config.from_json(cfg.to_json()) == cfg
+    changed = get_preset("paper").replace(epochs=3, loss_weights=(2.0, 1.0), batch_norm=True)
+    assert changed.model.batch_norm and changed.epochs == 3
+    assert Config.from_json(changed.to_json()) == changed
+
+
+def test_get_config_round_trip_rebuilds_the_same_architecture():
+    model = PixInPix(secret_channels=1, batch_norm=True, quantize_stego=True, **TINY_MODEL)
+    clone = PixInPix.from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+    assert clone.count_params() == model.count_params()
+    assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_save_and_load_reproduce_outputs_exactly(tmp_path, batch_norm):
+    model = PixInPix(batch_norm=batch_norm, quantize_stego=batch_norm, **TINY_MODEL)
+    pair = random_pair()
+    before = model(pair)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")  # no custom_objects needed
+    assert isinstance(loaded, PixInPix)
+    after = loaded(pair)
+    for key in ("stego", "revealed"):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(before[key]), keras.ops.convert_to_numpy(after[key]))
+    np.testing.assert_array_equal(loaded.hide(pair["cover"], pair["secret"]), model.hide(pair["cover"], pair["secret"]))
+
+
+def test_hide_and_reveal_accept_uint8_float_single_and_batch():
+    model = PixInPix(**TINY_MODEL)
+    pair = random_pair(n=2)
+    as_uint8 = {k: np.round(v * 255).astype(np.uint8) for k, v in pair.items()}
+    stego_float = model.hide(as_uint8["cover"] / 255.0, as_uint8["secret"] / 255.0)
+    stego_uint8 = model.hide(as_uint8["cover"], as_uint8["secret"])
+    np.testing.assert_allclose(stego_float, stego_uint8, atol=1e-6)
+    assert stego_uint8.shape == (2, 16, 16, 3) and stego_uint8.dtype == np.float32
+    single = model.hide(as_uint8["cover"][0], as_uint8["secret"][0])
+    assert single.shape == (16, 16, 3)
+    np.testing.assert_allclose(single, stego_uint8[0], atol=1e-5)
+    assert model.reveal(stego_uint8).shape == (2, 16, 16, 3)
+    assert model.reveal(stego_uint8[0]).shape == (16, 16, 3)
+
+
+def test_hide_rejects_bad_inputs_with_clear_messages():
+    model = PixInPix(**TINY_MODEL)
+    cover = np.zeros((16, 16, 3), np.float32)
+    with pytest.raises(ValueError, match="expected 3 channels"):
+        model.hide(cover, np.zeros((16, 16, 1), np.float32))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        model.hide(cover + 2.0, cover)
+    with pytest.raises(ValueError, match="1 covers but 2 secrets"):
+        model.hide(cover[None], np.zeros((2, 16, 16, 3), np.float32))
+
+
+def test_sub_networks_are_keras_models_that_compose_to_the_end_to_end_model():
+    model = PixInPix(**TINY_MODEL)
+    pair = random_pair()
+    out = model(pair)
+    stego = model.hider(pair)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(stego), keras.ops.convert_to_numpy(out["stego"]), atol=1e-6)
+    revealed = model.revealer(stego)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(revealed), keras.ops.convert_to_numpy(out["revealed"]), atol=1e-6
+    )
+
+
+def test_quantized_model_reveals_from_the_8bit_stego():
+    model = PixInPix(quantize_stego=True, **TINY_MODEL)
+    pair = random_pair()
+    out = model(pair)
+    stego = keras.ops.convert_to_numpy(out["stego"])
+    from_png = model.revealer(np.round(stego * 255) / 255)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(from_png), keras.ops.convert_to_numpy(out["revealed"]),
+                               atol=1e-6)
+
+
+def test_a_few_training_steps_lower_the_loss():
+    from pixinpix_tf.train import compile_model
+
+    cfg = get_preset("tiny").replace(learning_rate=1e-2)
+    model = PixInPix.from_model_config(cfg.model)
+    compile_model(model, cfg, steps_per_epoch=1)
+    # Smooth images (4x4 blocks): learnable in a few steps, unlike white noise.
+    pair = {k: np.kron(v[:, ::4, ::4], np.ones((1, 4, 4, 1), np.float32)) for k, v in random_pair(n=8).items()}
+    targets = {"stego": pair["cover"], "revealed": pair["secret"]}
+    first = model.evaluate(pair, targets, verbose=0, return_dict=True)["loss"]
+    model.fit(pair, targets, epochs=30, batch_size=8, verbose=0)
+    last = model.evaluate(pair, targets, verbose=0, return_dict=True)["loss"]
+    assert last < 0.8 * first
+
+
+def test_model_config_validation():
+    with pytest.raises(ConfigError, match="secret_channels"):
+        ModelConfig(secret_channels=2).validate()
+    with pytest.raises(ConfigError, match="epochs"):
+        get_preset("paper").replace(epochs=-1).validate()
+    with pytest.raises(ConfigError, match="unknown preset 'nope'"):
+        get_preset("nope")

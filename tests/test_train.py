@@ -1,0 +1,83 @@
+"""Training runs in separate processes: resume after SIGKILL, and two-worker training."""
+
+import csv
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def train_command(out, covers, secrets, *extra):
+    return [sys.executable, "-m", "pixinpix_tf.cli", "train", "--preset", "tiny", "--cover", covers,
+            "--secret", secrets, "--secret-channels", "1", "--out", str(out), "--verbose", "2", *extra]
+
+
+def history_epochs(out):
+    with (out / "history.csv").open() as f:
+        return [int(row["epoch"]) for row in csv.DictReader(f)]
+
+
+def test_killed_run_resumes_at_the_next_epoch_and_loses_none(tmp_path, image_folders):
+    out = tmp_path / "run"
+    command = train_command(out, *image_folders, "--epochs", "3", "--train-size", "640")
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    metadata = out / "backup" / "training_metadata.json"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and first.poll() is None:
+        if metadata.exists() and json.loads(metadata.read_text() or "{}").get("epoch", 0) >= 1:
+            break
+        time.sleep(0.05)
+    assert first.poll() is None, "the first run ended before it could be killed:\n" + first.stdout.read()[-2000:]
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert 0 in history_epochs(out)
+
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "Epoch 1/3" not in second.stdout and "Epoch 2/3" in second.stdout
+    epochs = history_epochs(out)
+    assert sorted(set(epochs)) == [0, 1, 2]  # no finished epoch lost
+    assert (out / "last.keras").exists() and (out / "best.keras").exists()
+
+
+def test_rerunning_with_other_options_is_refused(tmp_path, image_folders):
+    out = tmp_path / "run"
+    assert subprocess.run(train_command(out, *image_folders), capture_output=True, timeout=300).returncode == 0
+    again = subprocess.run(train_command(out, *image_folders, "--learning-rate", "0.5"), capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 2 and "differs in: learning_rate" in again.stderr
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_workers_train_one_epoch_and_the_chief_writes_the_model(tmp_path, image_folders):
+    out = tmp_path / "run"
+    workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
+    processes = []
+    for index in range(2):
+        env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": {"worker": workers},
+                                                    "task": {"type": "worker", "index": index}}))
+        command = train_command(out, *image_folders, "--strategy", "multi-worker", "--epochs", "1")
+        processes.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                          text=True))
+    outputs = [p.communicate(timeout=300)[0] for p in processes]
+    for p, output in zip(processes, outputs):
+        assert p.returncode == 0, output[-3000:]
+    assert (out / "last.keras").exists() and (out / "config.json").exists()
+    assert history_epochs(out) == [0]
+    assert not (out / ".worker-1").exists()  # the other worker cleaned up its scratch folder
