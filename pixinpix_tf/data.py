@@ -144,7 +144,8 @@ def _folder_images(folder: Path, channels: int) -> tuple[tf.data.Dataset, int]:
         raise DataError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in folder {folder}")
 
     def read(path):
-        return tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+        return image, tf.constant(-1, tf.int64)
 
     return tf.data.Dataset.from_tensor_slices(paths).map(read, num_parallel_calls=tf.data.AUTOTUNE), len(paths)
 
@@ -152,7 +153,10 @@ def _folder_images(folder: Path, channels: int) -> tuple[tf.data.Dataset, int]:
 def load_images(
     spec: str, split: str, size: int, channels: int, data_dir: str | None = None
 ) -> tuple[tf.data.Dataset, int | None]:
-    """A dataset of uint8 (size, size, channels) images from a source, and its length (None: unknown).
+    """A dataset of (uint8 (size, size, channels) image, int64 label) from a source, and its length.
+
+    The label is -1 for sources without one; the length is None when tfds has no
+    metadata (e.g. mock data).
 
     Args:
         spec: source string (see module docstring); its own split wins over `split`.
@@ -179,8 +183,15 @@ def load_images(
         if "image" not in builder.info.features:
             raise DataError(f"dataset {source.name!r} has no 'image' feature")
         ds = builder.as_dataset(split=chosen, shuffle_files=False)
-        images = ds.map(lambda example: example["image"], num_parallel_calls=tf.data.AUTOTUNE)
-    images = images.map(lambda image: _fixed_size(image, size, channels), num_parallel_calls=tf.data.AUTOTUNE)
+        has_label = "label" in builder.info.features
+
+        def image_and_label(example):
+            label = tf.cast(example["label"], tf.int64) if has_label else tf.constant(-1, tf.int64)
+            return example["image"], label
+
+        images = ds.map(image_and_label, num_parallel_calls=tf.data.AUTOTUNE)
+    images = images.map(lambda image, label: (_fixed_size(image, size, channels), label),
+                        num_parallel_calls=tf.data.AUTOTUNE)
     return images, count
 
 
@@ -188,12 +199,12 @@ def _to_float(images: tf.Tensor) -> tf.Tensor:
     return tf.cast(images, tf.float32) / 255.0
 
 
-def make_pairs(cfg: Config, training: bool, data_dir: str | None = None) -> tf.data.Dataset:
-    """Batched (inputs, targets) pairs for training (`training=True`) or testing.
+def paired_images(cfg: Config, training: bool, data_dir: str | None = None) -> tf.data.Dataset:
+    """Unbatched (cover uint8, secret uint8, secret label) triples, paired at random.
 
-    Training pairs: `cfg.train_size` pairs from the train splits, covers and
-    secrets shuffled independently and reshuffled every epoch. Test pairs:
-    `cfg.test_size` fixed pairs from the test (or validation) splits.
+    Training: `cfg.train_size` pairs from the train splits, covers and secrets
+    shuffled independently and re-paired every epoch. Test: `cfg.test_size`
+    fixed pairs from the test (or validation) splits. Both follow `cfg.seed`.
     """
     n = cfg.train_size if training else cfg.test_size
     size, seed = cfg.model.image_size, cfg.seed + (0 if training else 1000)
@@ -208,12 +219,18 @@ def make_pairs(cfg: Config, training: bool, data_dir: str | None = None) -> tf.d
 
     covers = pool(cfg.cover, 3, seed)
     secrets = pool(cfg.secret, cfg.model.secret_channels, seed + 1)
-    pairs = tf.data.Dataset.zip(covers, secrets).take(n).batch(cfg.batch_size)
+    pairs = tf.data.Dataset.zip(covers, secrets).take(n)
+    return pairs.map(lambda cover, secret: (cover[0], secret[0], secret[1]))
 
-    def to_example(cover, secret):
+
+def make_pairs(cfg: Config, training: bool, data_dir: str | None = None) -> tf.data.Dataset:
+    """Batched `({"cover", "secret"}, {"stego", "revealed"})` float32 pairs in [0, 1] for `model.fit`."""
+
+    def to_example(cover, secret, label):
         cover, secret = _to_float(cover), _to_float(secret)
         return {"cover": cover, "secret": secret}, {"stego": cover, "revealed": secret}
 
+    pairs = paired_images(cfg, training, data_dir).batch(cfg.batch_size)
     pairs = pairs.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA

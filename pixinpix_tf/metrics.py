@@ -1,20 +1,96 @@
-"""Image quality metrics.
+"""Image quality metrics on uint8-scale images, in numpy only (no TensorFlow).
 
-`psnr` and `ssim` are Keras metric functions on float images in [0, 1]; they
-report the mean over the batch of per-image values (peak 1.0, i.e. 255 in
-8-bit units, so the numbers equal PSNR/SSIM on 0-255 images).
+All functions take two batches (N, H, W, C) (or single HWC images) of values in
+0-255 (uint8 or float) and return one value per image:
+
+- `psnr`: peak signal-to-noise ratio in dB, peak 255, over all channels;
+  identical images give `MAX_PSNR` (100 dB) instead of infinity.
+- `ssim`: structural similarity, Gaussian window 11 / sigma 1.5, K1 0.01,
+  K2 0.03, valid filtering, mean over channels (as `tf.image.ssim`).
+- `apd`: mean absolute pixel difference.
+- `rmse`: root mean squared error.
 """
 
 from __future__ import annotations
 
-import tensorflow as tf
+import numpy as np
+
+MAX_PSNR = 100.0
+PERCENTILES = (5, 25, 50, 75, 95)
 
 
-def psnr(y_true, y_pred):
-    """Peak signal-to-noise ratio in dB, per image (peak 1.0 on [0, 1] images)."""
-    return tf.image.psnr(tf.cast(y_true, tf.float32), tf.cast(y_pred, tf.float32), max_val=1.0)
+def _batches(a, b) -> tuple[np.ndarray, np.ndarray]:
+    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    if a.shape != b.shape:
+        raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
+    if a.ndim == 3:
+        a, b = a[None], b[None]
+    return a, b
 
 
-def ssim(y_true, y_pred):
-    """Structural similarity (Gaussian window 11, sigma 1.5), per image."""
-    return tf.image.ssim(tf.cast(y_true, tf.float32), tf.cast(y_pred, tf.float32), max_val=1.0)
+def mse(a, b) -> np.ndarray:
+    a, b = _batches(a, b)
+    return ((a - b) ** 2).mean(axis=(1, 2, 3), dtype=np.float64)
+
+
+def psnr_from_mse(error: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        values = 10.0 * np.log10(255.0**2 / np.asarray(error, np.float64))
+    return np.minimum(values, MAX_PSNR)
+
+
+def psnr(a, b) -> np.ndarray:
+    return psnr_from_mse(mse(a, b))
+
+
+def rmse(a, b) -> np.ndarray:
+    return np.sqrt(mse(a, b))
+
+
+def apd(a, b) -> np.ndarray:
+    a, b = _batches(a, b)
+    return np.abs(a - b).mean(axis=(1, 2, 3), dtype=np.float64)
+
+
+def _gaussian_filter_valid(x: np.ndarray, size: int = 11, sigma: float = 1.5) -> np.ndarray:
+    """Separable Gaussian filter over axes 1 and 2 of (N, H, W, C), 'valid' borders."""
+    coords = np.arange(size) - (size - 1) / 2.0
+    kernel = np.exp(-(coords**2) / (2 * sigma**2)).astype(x.dtype)
+    kernel /= kernel.sum()
+    windows = np.lib.stride_tricks.sliding_window_view(x, size, axis=1)
+    x = windows @ kernel
+    windows = np.lib.stride_tricks.sliding_window_view(x, size, axis=2)
+    return windows @ kernel
+
+
+def ssim(a, b) -> np.ndarray:
+    a, b = _batches(a, b)
+    size = min(11, a.shape[1], a.shape[2])
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    mu_a, mu_b = _gaussian_filter_valid(a, size), _gaussian_filter_valid(b, size)
+    var_a = _gaussian_filter_valid(a * a, size) - mu_a**2
+    var_b = _gaussian_filter_valid(b * b, size) - mu_b**2
+    cov = _gaussian_filter_valid(a * b, size) - mu_a * mu_b
+    luminance = (2 * mu_a * mu_b + c1) / (mu_a**2 + mu_b**2 + c1)
+    contrast_structure = (2 * cov + c2) / (var_a + var_b + c2)
+    return (luminance * contrast_structure).mean(axis=(1, 2, 3), dtype=np.float64)
+
+
+METRICS = {"psnr": psnr, "ssim": ssim, "apd": apd, "rmse": rmse}
+
+
+def summarize(values: np.ndarray) -> dict[str, float]:
+    """Mean and percentiles of per-image values."""
+    values = np.asarray(values, np.float64)
+    summary = {"mean": float(values.mean())}
+    summary.update({f"p{q}": float(np.percentile(values, q)) for q in PERCENTILES})
+    return summary
+
+
+def compare(reference, result) -> dict[str, dict[str, float]]:
+    """Every metric of `result` against `reference`, summarized over the batch."""
+    reference, result = _batches(reference, result)
+    error = mse(reference, result)
+    values = {"psnr": psnr_from_mse(error), "ssim": ssim(reference, result), "apd": apd(reference, result),
+              "rmse": np.sqrt(error)}
+    return {name: summarize(value) for name, value in values.items()}

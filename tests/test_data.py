@@ -39,8 +39,10 @@ def test_batches_have_the_keys_shapes_ranges_and_targets_of_the_model(cfg, mock_
 def test_mnist_is_zero_padded_to_32_and_replicated_to_rgb(cfg, mock_tfds):
     with mock_tfds(10):
         images, _ = load_images("mnist", "train", 32, 3, None)
-        raw = next(iter(tfds.load("mnist", split="train")))["image"].numpy()
-        image = next(iter(images)).numpy()
+        raw = next(iter(tfds.load("mnist", split="train")))
+        image, label = (t.numpy() for t in next(iter(images)))
+    assert label == raw["label"].numpy()
+    raw = raw["image"].numpy()
     assert image.shape == (32, 32, 3)
     assert (image[:2] == 0).all() and (image[-2:] == 0).all() and (image[:, :2] == 0).all()
     np.testing.assert_array_equal(image[2:30, 2:30, 0], raw[..., 0])
@@ -50,7 +52,7 @@ def test_mnist_is_zero_padded_to_32_and_replicated_to_rgb(cfg, mock_tfds):
 def test_images_of_any_size_become_the_model_size(mock_tfds):
     with mock_tfds(6):  # oxford_flowers102 mock images have random sizes
         images, _ = load_images("oxford_flowers102", "train", 32, 1, None)
-        shapes = {image.shape for image in images.as_numpy_iterator()}
+        shapes = {image.shape for image, _ in images.as_numpy_iterator()}
     assert shapes == {(32, 32, 1)}
 
 
@@ -147,7 +149,7 @@ def test_real_tiny_imagenet_falls_back_to_its_validation_split():
     data_dir = real_data_dir("tiny_imagenet32")
     images, count = load_images("tiny_imagenet32", "test", 32, 3, data_dir)
     assert count == 2000
-    assert next(iter(images)).shape == (32, 32, 3)
+    assert next(iter(images))[0].shape == (32, 32, 3)
 
 
 def test_real_pipeline_on_shared_data(cfg):

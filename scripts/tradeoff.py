@@ -1,0 +1,93 @@
+"""Trade-off between cover and secret quality: train with several weights on the
+revealed loss, evaluate each model, and plot stego PSNR against revealed PSNR
+(8-bit stego) with the LSB k = 1..4 points on the same axes.
+
+Each model is an ordinary resumable run in OUT/w<weight>; rerunning the script
+resumes unfinished runs and re-evaluates only missing ones.
+
+Example (hours on 2 CPU cores; add --epochs / --train-size to shorten):
+    TFDS_DATA_DIR=../shared/data/tfds python scripts/tradeoff.py --secret tiny_imagenet32 \\
+        --weights 0.25 0.5 1 2 --out runs/tradeoff-imagenet
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from pixinpix_tf import evaluate, train  # noqa: E402
+from pixinpix_tf.config import get_preset  # noqa: E402
+
+
+def plot(points: dict[float, dict], lsb: dict, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 4))
+    xs = [points[w]["stego"] for w in sorted(points)]
+    ys = [points[w]["revealed"] for w in sorted(points)]
+    ax.plot(xs, ys, "o-", color="black", label="PixInPix (revealed-loss weight)")
+    for w in sorted(points):
+        ax.annotate(f"{w:g}", (points[w]["stego"], points[w]["revealed"]), textcoords="offset points", xytext=(4, 4))
+    ax.plot([p["stego"] for p in lsb.values()], [p["revealed"] for p in lsb.values()], "s--", label="LSB k = 1..4")
+    for k, p in lsb.items():
+        ax.annotate(k, (p["stego"], p["revealed"]), textcoords="offset points", xytext=(4, -10), fontsize=8)
+    ax.set_xlabel("stego PSNR vs cover (dB, 8-bit)")
+    ax.set_ylabel("revealed PSNR vs secret (dB)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def headline(result: dict) -> dict:
+    return {"stego": result["8bit"]["stego"]["psnr"]["mean"], "revealed": result["8bit"]["revealed"]["psnr"]["mean"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cover", default="cifar10")
+    parser.add_argument("--secret", default="mnist")
+    parser.add_argument("--preset", default="fast")
+    parser.add_argument("--weights", type=float, nargs="+", default=[0.25, 0.5, 1.0, 2.0],
+                        help="weights of the revealed loss (the stego loss weighs 1)")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--train-size", type=int)
+    parser.add_argument("--num", type=int, default=10_000, help="test pairs for each evaluation")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+
+    out = Path(args.out)
+    base = get_preset(args.preset).replace(cover=args.cover, secret=args.secret)
+    if args.epochs is not None:
+        base = base.replace(epochs=args.epochs)
+    if args.train_size is not None:
+        base = base.replace(train_size=args.train_size)
+    points, lsb = {}, {}
+    for weight in args.weights:
+        run_dir = out / f"w{weight:g}"
+        train.run(base.replace(loss_weights=(1.0, weight)), run_dir, data_dir=args.data_dir, verbose=2)
+        metrics_file = run_dir / "eval" / "metrics.json"
+        if metrics_file.exists():
+            result = json.loads(metrics_file.read_text())
+        else:
+            result = evaluate.run(run_dir, run_dir / "eval", num=args.num, data_dir=args.data_dir, verbose=0)
+        points[weight] = headline(result["pixinpix"])
+        lsb = {k: headline(r) for k, r in result["lsb"].items()}
+        print(f"weight {weight:g}: stego {points[weight]['stego']:.2f} dB, revealed {points[weight]['revealed']:.2f} dB")
+    (out / "tradeoff.json").write_text(json.dumps({"pixinpix": points, "lsb": lsb}, indent=2) + "\n")
+    plot(points, lsb, out / "tradeoff.png", f"{args.secret} in {args.cover}, {args.preset} preset")
+    print(f"plot in {out / 'tradeoff.png'}")
+
+
+if __name__ == "__main__":
+    main()

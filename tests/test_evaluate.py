@@ -1,0 +1,101 @@
+"""Metrics, LSB baseline, distortions, and `pixinpix evaluate` end to end on mock data."""
+
+import json
+
+import numpy as np
+import pytest
+
+from pixinpix_tf import metrics
+from pixinpix_tf.cli import main
+from pixinpix_tf.distortions import DISTORTIONS
+from pixinpix_tf.lsb import lsb_hide, lsb_reveal
+from pixinpix_tf.model import PixInPix
+
+RNG = np.random.default_rng(0)
+IMAGES = RNG.integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+
+
+def test_identical_images_give_max_psnr_ssim_one_and_zero_errors():
+    assert (metrics.psnr(IMAGES, IMAGES) == metrics.MAX_PSNR).all()
+    np.testing.assert_allclose(metrics.ssim(IMAGES, IMAGES), 1.0, atol=1e-6)
+    assert (metrics.apd(IMAGES, IMAGES) == 0).all() and (metrics.rmse(IMAGES, IMAGES) == 0).all()
+
+
+def test_a_known_mse_gives_a_known_psnr_apd_and_rmse():
+    a = np.full((1, 8, 8, 3), 100, np.uint8)
+    b = a + np.uint8(5)  # every pixel off by 5: MSE 25
+    np.testing.assert_allclose(metrics.psnr(a, b), 10 * np.log10(255**2 / 25))
+    np.testing.assert_allclose(metrics.rmse(a, b), 5.0)
+    np.testing.assert_allclose(metrics.apd(a, b), 5.0)
+
+
+def test_ssim_matches_tensorflow():
+    import tensorflow as tf
+
+    noisy = np.clip(IMAGES + RNG.normal(0, 20, IMAGES.shape), 0, 255).astype(np.uint8)
+    expected = tf.image.ssim(tf.constant(IMAGES), tf.constant(noisy), max_val=255).numpy()
+    np.testing.assert_allclose(metrics.ssim(IMAGES, noisy), expected, atol=1e-4)
+
+
+def test_summary_has_mean_and_percentiles():
+    summary = metrics.summarize(np.arange(101))
+    assert summary["mean"] == 50 and summary["p5"] == 5 and summary["p95"] == 95
+
+
+@pytest.mark.parametrize("bits", [1, 2, 3, 4])
+def test_lsb_recovers_exactly_the_k_most_significant_bits(bits):
+    covers, secrets = IMAGES, IMAGES[::-1]
+    stego = lsb_hide(covers, secrets, bits)
+    revealed = lsb_reveal(stego, bits)
+    np.testing.assert_array_equal(revealed >> (8 - bits), secrets >> (8 - bits))
+    np.testing.assert_array_equal(stego >> bits, covers >> bits)  # the cover keeps its top 8-k bits
+    # mid-point reconstruction: the error is at most half an interval
+    assert np.abs(revealed.astype(int) - secrets).max() <= 2 ** (8 - bits) // 2
+
+
+@pytest.mark.parametrize("name", list(DISTORTIONS))
+def test_each_distortion_is_the_identity_at_zero_and_changes_the_image_otherwise(name):
+    distortion = DISTORTIONS[name]
+    np.testing.assert_array_equal(distortion(IMAGES, 0), IMAGES)
+    for strength in distortion.strengths:
+        distorted = distortion(IMAGES, strength)
+        assert distorted.shape == IMAGES.shape and distorted.dtype == np.uint8
+        assert not np.array_equal(distorted, IMAGES), (name, strength)
+
+
+def test_evaluate_on_a_tiny_mock_setup_writes_all_outputs(tmp_path, mock_tfds, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    PixInPix(image_size=32, depth=2, base_filters=4, max_filters=8, convs_per_step=1).save(run_dir / "best.keras")
+    out = tmp_path / "eval"
+    with mock_tfds(24):
+        code = main(["evaluate", str(run_dir), "--cover", "cifar10", "--secret", "mnist", "--num", "16",
+                     "--out", str(out), "--verbose", "0"])
+    assert code == 0, capsys.readouterr().err
+    assert "stego PSNR" in capsys.readouterr().out
+    results = json.loads((out / "metrics.json").read_text())
+    assert results["pairs"] == 16
+    for row in ("float", "8bit"):
+        for part in ("stego", "revealed"):
+            assert set(results["pixinpix"][row][part]) == {"psnr", "ssim", "apd", "rmse"}
+            assert set(results["pixinpix"][row][part]["psnr"]) == {"mean", "p5", "p25", "p50", "p75", "p95"}
+    assert set(results["pixinpix"]["distortions"]) == set(DISTORTIONS)
+    assert set(results["lsb"]) == {"k=1", "k=2", "k=3", "k=4"}
+    assert set(results["lsb"]["k=2"]["distortions"]["jpeg"]) == {"quality 95", "quality 90", "quality 75",
+                                                                "quality 50"}
+    assert set(results["digit_accuracy"]) >= {"original", "pixinpix_8bit"}
+    report = (out / "report.md").read_text()
+    assert "PixInPix, 8-bit stego (headline)" in report and "LSB k=4" in report and "jpeg quality 50" in report
+    for figure in ("samples.png", "robustness.png"):
+        assert (out / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("make_path, message", [
+    (lambda tmp: tmp / "missing.keras", "does not exist"),
+    (lambda tmp: tmp, "holds no best.keras"),
+    (lambda tmp: (tmp / "junk.keras").write_bytes(b"not a zip") and tmp / "junk.keras", "cannot load"),
+])
+def test_evaluate_rejects_what_is_not_a_model_in_one_line(tmp_path, capsys, make_path, message):
+    code = main(["evaluate", str(make_path(tmp_path)), "--num", "4", "--verbose", "0"])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1
