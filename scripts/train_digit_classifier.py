@@ -47,6 +47,13 @@ def build_classifier() -> keras.Model:
     return keras.Model(inputs, outputs, name="digit_classifier")
 
 
+def save_for_inference(model: keras.Model, path: Path) -> None:
+    """Save the weights in an uncompiled copy: no optimizer state (a third of the size)."""
+    copy = build_classifier()
+    copy.set_weights(model.get_weights())
+    copy.save(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
@@ -66,7 +73,7 @@ def main() -> None:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    model.save(out / "digit_classifier.keras")
+    save_for_inference(model, out / "digit_classifier.keras")
     card = {"mnist_test_accuracy": round(float(accuracy), 4), "epochs": args.epochs,
             "training_minutes": round(minutes, 1), "parameters": model.count_params()}
     (out / "digit_classifier.md").write_text(
