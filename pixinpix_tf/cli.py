@@ -8,6 +8,7 @@ stderr and exit with code 2; nothing prints a traceback for them.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 
@@ -131,9 +132,13 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# Subcommands by "module:function", imported only when run (export imports this
+# package, never the reverse).
 COMMANDS = {
-    "train": (train_main, "train a model with model.fit (resumable)"),
-    "evaluate": (evaluate_main, "measure quality, robustness and LSB baselines; write tables and figures"),
+    "train": ("pixinpix_tf.cli:train_main", "train a model with model.fit (resumable)"),
+    "evaluate": ("pixinpix_tf.cli:evaluate_main",
+                 "measure quality, robustness and LSB baselines; write tables and figures"),
+    "export": ("pixinpix_tf.export.exporter:main", "export to SavedModel (TF Serving) and ONNX, parity-checked"),
 }
 
 
@@ -151,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0 if argv else 2
     args = parser.parse_args(argv[:1])
-    return COMMANDS[args.command][0](argv[1:])
+    module, function = COMMANDS[args.command][0].split(":")
+    return getattr(importlib.import_module(module), function)(argv[1:])
 
 
 if __name__ == "__main__":

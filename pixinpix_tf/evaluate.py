@@ -24,6 +24,7 @@ from pixinpix_tf import metrics
 from pixinpix_tf.config import Config, get_preset
 from pixinpix_tf.data import paired_images
 from pixinpix_tf.distortions import DISTORTIONS
+from pixinpix_tf.images import to_uint8
 from pixinpix_tf.lsb import lsb_hide, lsb_reveal
 from pixinpix_tf.model import PixInPix
 
@@ -74,10 +75,6 @@ def test_pairs(cfg: Config, data_dir: str | None = None) -> tuple[np.ndarray, np
     return np.concatenate(covers), np.concatenate(secrets), np.concatenate(labels)
 
 
-def _to_uint8(images: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(images * 255.0), 0, 255).astype(np.uint8)
-
-
 def _digit_classifier(image_shape) -> keras.Model | None:
     """The shipped MNIST classifier, if it exists and reads images of this size."""
     if not DIGIT_CLASSIFIER.exists():
@@ -99,7 +96,7 @@ def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, la
     progress = keras.utils.Progbar(steps, verbose=verbose, unit_name="pass")
 
     def reveal(stego_uint8: np.ndarray) -> np.ndarray:
-        revealed = _to_uint8(model.reveal(stego_uint8, batch_size=500))
+        revealed = to_uint8(model.reveal(stego_uint8, batch_size=500))
         progress.add(1)
         return revealed
 
@@ -110,7 +107,7 @@ def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, la
         }
 
     stego = model.hide(covers, secrets, batch_size=500)
-    stego_uint8 = _to_uint8(stego)
+    stego_uint8 = to_uint8(stego)
     revealed_float = model.reveal(stego, batch_size=500) * 255.0
     progress.add(1)
     revealed_uint8 = reveal(stego_uint8)

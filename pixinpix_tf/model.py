@@ -14,6 +14,7 @@ import numpy as np
 from keras import layers, ops
 
 from pixinpix_tf.config import ModelConfig
+from pixinpix_tf.images import as_float_images
 from pixinpix_tf.unet import unet
 
 
@@ -24,28 +25,6 @@ class Quantize8Bit(layers.Layer):
     def call(self, x):
         rounded = ops.round(ops.clip(x, 0.0, 1.0) * 255.0) / 255.0
         return x + ops.stop_gradient(rounded - x)
-
-
-def as_float_images(images, channels: int | None = None) -> tuple[np.ndarray, bool]:
-    """Images (uint8 or float in [0, 1], one HWC image or an NHWC batch) as a float32 batch.
-
-    Returns the batch and whether the input was a single image.
-    """
-    array = np.asarray(images)
-    if array.ndim not in (3, 4):
-        raise ValueError(f"expected an HWC image or an NHWC batch, got shape {array.shape}")
-    single = array.ndim == 3
-    if single:
-        array = array[None]
-    if array.dtype == np.uint8:
-        array = array.astype(np.float32) / 255.0
-    else:
-        array = array.astype(np.float32)
-        if array.size and (array.min() < 0.0 or array.max() > 1.0):
-            raise ValueError("float images must lie in [0, 1]; pass uint8 for 0-255 values")
-    if channels is not None and array.shape[-1] != channels:
-        raise ValueError(f"expected {channels} channels, got {array.shape[-1]}")
-    return array, single
 
 
 @keras.saving.register_keras_serializable(package="pixinpix_tf")

@@ -1,0 +1,245 @@
+"""`pixinpix export`: SavedModel and ONNX exports, parity-checked, written atomically.
+
+Layout of an export folder DIR:
+
+    DIR/metadata.json                    what a runtime needs to know (read by runtime.py)
+    DIR/saved_model/models.config        for tensorflow_model_server --model_config_file
+    DIR/saved_model/NAME/VERSION/        the SavedModel (TF Serving layout)
+    DIR/onnx/hide.onnx, reveal.onnx, pixinpix.onnx
+
+Everything is written into a temporary folder inside DIR, checked against Keras
+(max |difference| <= 1e-5 for every signature and ONNX file, at batch sizes 1
+and 5) and only then moved into place; a failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from pixinpix_tf.config import Config
+from pixinpix_tf.evaluate import load_model, resolve_model_path, run_config
+from pixinpix_tf.model import PixInPix
+
+from pixinpix_tf.export.runtime import METADATA
+
+FORMATS = ("saved_model", "onnx")
+TOLERANCE = 1e-5
+PARITY_BATCHES = (1, 5)
+
+
+class ExportError(RuntimeError):
+    """An export that cannot be made or failed its checks; the message is one line."""
+
+
+def _random_inputs(model: PixInPix, batch: int, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    size = model.image_size
+    return {"cover": rng.random((batch, size, size, 3), dtype=np.float32),
+            "secret": rng.random((batch, size, size, model.secret_channels), dtype=np.float32)}
+
+
+def _keras_reference(model: PixInPix, inputs: dict) -> dict[str, np.ndarray]:
+    outputs = model(inputs, training=False)
+    stego = np.asarray(model.hider(inputs, training=False))
+    return {"serving_default": {k: np.asarray(v) for k, v in outputs.items()},
+            "hide": {"stego": stego},
+            "reveal": {"revealed": np.asarray(model.revealer(stego, training=False))}}
+
+
+def _max_difference(expected: dict, actual: dict) -> float:
+    return max(float(np.abs(expected[k] - np.asarray(actual[k])).max()) for k in expected)
+
+
+def check_saved_model(model: PixInPix, directory: Path) -> dict[str, float]:
+    """Max |difference| against Keras of every float signature (and PNG levels), per batch size."""
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(directory))
+    report = {}
+    for batch in PARITY_BATCHES:
+        inputs = _random_inputs(model, batch, seed=batch)
+        reference = _keras_reference(model, inputs)
+        calls = {
+            "serving_default": lambda: loaded.signatures["serving_default"](**inputs),
+            "hide": lambda: loaded.signatures["hide"](**inputs),
+            "reveal": lambda: loaded.signatures["reveal"](stego=tf.constant(reference["hide"]["stego"])),
+        }
+        for name, call in calls.items():
+            report[f"{name}@{batch}"] = _max_difference(reference[name], {k: v.numpy() for k, v in call().items()})
+        report[f"hide_png@{batch}"], report[f"reveal_png@{batch}"] = _png_levels(model, loaded, inputs)
+    return report
+
+
+def _png_levels(model: PixInPix, loaded, inputs: dict) -> tuple[float, float]:
+    """Largest difference, in 8-bit levels, of the PNG signatures against Keras on 8-bit inputs."""
+    import tensorflow as tf
+
+    from pixinpix_tf.images import to_uint8
+
+    covers, secrets = to_uint8(inputs["cover"]), to_uint8(inputs["secret"])
+    encode = lambda images: tf.map_fn(tf.io.encode_png, tf.constant(images), fn_output_signature=tf.string)  # noqa
+    decode = lambda pngs: np.stack([tf.io.decode_png(p).numpy() for p in pngs.numpy()])  # noqa
+    stego_png = loaded.signatures["hide_png"](cover_png=encode(covers), secret_png=encode(secrets))["stego_png_bytes"]
+    stego = decode(stego_png)
+    expected_stego = to_uint8(model.hide(covers, secrets))
+    revealed = decode(loaded.signatures["reveal_png"](stego_png=stego_png)["revealed_png_bytes"])
+    expected_revealed = to_uint8(model.reveal(stego))
+    return (float(np.abs(stego.astype(int) - expected_stego).max()),
+            float(np.abs(revealed.astype(int) - expected_revealed).max()))
+
+
+def check_onnx(model: PixInPix, directory: Path) -> dict[str, float]:
+    """Max |difference| against Keras of every ONNX file, per batch size."""
+    import onnxruntime as ort
+
+    sessions = {name: ort.InferenceSession(str(directory / f"{name}.onnx"), providers=["CPUExecutionProvider"])
+                for name in ("hide", "reveal", "pixinpix")}
+    report = {}
+    for batch in PARITY_BATCHES:
+        inputs = _random_inputs(model, batch, seed=batch)
+        reference = _keras_reference(model, inputs)
+        stego = reference["hide"]["stego"]
+        runs = {
+            "hide": (sessions["hide"], inputs, reference["hide"]),
+            "reveal": (sessions["reveal"], {"stego": stego}, reference["reveal"]),
+            "pixinpix": (sessions["pixinpix"], inputs, reference["serving_default"]),
+        }
+        for name, (session, feed, expected) in runs.items():
+            names = [o.name for o in session.get_outputs()]
+            actual = dict(zip(names, session.run(names, feed)))
+            report[f"{name}.onnx@{batch}"] = _max_difference(expected, actual)
+    return report
+
+
+def _metadata(model: PixInPix, model_file: Path, name: str, version: int, formats, parity: dict) -> dict:
+    cfg: Config | None = run_config(model_file)
+    metrics_file = model_file.parent / "eval" / "metrics.json"
+    metrics = None
+    if metrics_file.is_file():
+        headline = json.loads(metrics_file.read_text())["pixinpix"]["8bit"]
+        metrics = {part: {m: headline[part][m]["mean"] for m in headline[part]} for part in headline}
+    return {
+        "name": name,
+        "version": version,
+        "formats": list(formats),
+        "image_size": model.image_size,
+        "secret_channels": model.secret_channels,
+        "dtype": "float32",
+        "value_range": [0.0, 1.0],
+        "layout": "NHWC",
+        "inputs": {"cover": [None, model.image_size, model.image_size, 3],
+                   "secret": [None, model.image_size, model.image_size, model.secret_channels],
+                   "stego": [None, model.image_size, model.image_size, 3]},
+        "outputs": {"stego": [None, model.image_size, model.image_size, 3],
+                    "revealed": [None, model.image_size, model.image_size, model.secret_channels]},
+        "quantize_stego": model.quantize_stego,
+        "saved_model": {"path": f"saved_model/{name}/{version}", "signatures": ["serving_default", "hide", "reveal",
+                                                                                "hide_png", "reveal_png"]}
+        if "saved_model" in formats else None,
+        "onnx": {"hide": "onnx/hide.onnx", "reveal": "onnx/reveal.onnx", "pixinpix": "onnx/pixinpix.onnx"}
+        if "onnx" in formats else None,
+        "model_config": model.get_config(),
+        "training_config": cfg.to_dict() if cfg else None,
+        "metrics_8bit_stego": metrics,
+        "parity_max_abs_difference": parity,
+        "source": str(model_file),
+    }
+
+
+def export_model(model_path: str | Path, out: str | Path, formats=FORMATS, name: str | None = None,
+                 version: int = 1, opset: int | None = None, overwrite: bool = False) -> dict:
+    """Export a trained model (a `.keras` file or a run directory) into the folder `out`.
+
+    Returns the metadata written (with the parity figures). Raises ExportError when
+    the version exists (without `overwrite`) or parity fails; nothing is left behind then.
+    """
+    model_file = resolve_model_path(model_path)
+    model = load_model(model_file)
+    if not name:  # a run directory's name, else the file's stem
+        name = model_file.parent.resolve().name if model_file.name in ("best.keras", "last.keras") else model_file.stem
+    out = Path(out)
+    targets = []
+    if "saved_model" in formats:
+        targets.append(out / "saved_model" / name / str(version))
+    if "onnx" in formats:
+        targets.append(out / "onnx")
+    existing = [t for t in targets if t.exists()]
+    if existing and not overwrite:
+        raise ExportError(f"{existing[0]} exists; pass --overwrite to replace it")
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".export-", dir=out) as tmp:
+        tmp = Path(tmp)
+        parity: dict[str, float] = {}
+        if "saved_model" in formats:
+            from pixinpix_tf.export import saved_model
+
+            saved_model.save(model, str(tmp / "saved_model"))
+            parity.update(check_saved_model(model, tmp / "saved_model"))
+        if "onnx" in formats:
+            from pixinpix_tf.export import onnx
+
+            onnx.convert(model, tmp / "onnx", **({"opset": opset} if opset else {}))
+            parity.update(check_onnx(model, tmp / "onnx"))
+        failures = {k: v for k, v in parity.items() if v > (1.0 if "_png" in k else TOLERANCE)}
+        if failures:
+            raise ExportError("parity check failed (max |difference|): "
+                              + ", ".join(f"{k} {v:.3g}" for k, v in failures.items()))
+        metadata = _metadata(model, model_file, name, version, formats, parity)
+        (tmp / METADATA).write_text(json.dumps(metadata, indent=2) + "\n")
+        # Move into place: each target is replaced whole, so no half-written version folder exists.
+        for target in existing:
+            shutil.rmtree(target)
+        if "saved_model" in formats:
+            targets[0].parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp / "saved_model", targets[0])
+            from pixinpix_tf.export.saved_model import models_config
+
+            (out / "saved_model" / "models.config").write_text(
+                models_config(name, f"/models/{name}"))
+        if "onnx" in formats:
+            os.replace(tmp / "onnx", out / "onnx")
+        os.replace(tmp / METADATA, out / METADATA)
+    return metadata
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`pixinpix export`: SavedModel (TF Serving) and ONNX exports of a trained model."""
+    import argparse
+
+    from pixinpix_tf.cli import fail, quiet_tensorflow
+    from pixinpix_tf.evaluate import EvaluationError
+
+    parser = argparse.ArgumentParser(
+        prog="pixinpix export",
+        description="Export a trained model as a SavedModel for TF Serving and as ONNX files for onnxruntime, "
+        "check parity against Keras, and write metadata.json beside them.",
+    )
+    parser.add_argument("model", help="a run directory (its best.keras) or a .keras file")
+    parser.add_argument("--out", required=True, help="export folder")
+    parser.add_argument("--format", choices=("saved_model", "onnx", "both"), default="both",
+                        help="what to export (default: both)")
+    parser.add_argument("--name", help="model name in TF Serving (default: the run directory's name)")
+    parser.add_argument("--version", type=int, default=1, help="SavedModel version folder (default: 1)")
+    parser.add_argument("--opset", type=int, help="ONNX opset (default: 17)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing version / ONNX folder")
+    args = parser.parse_args(argv)
+    if args.version < 1:
+        return fail(f"--version must be a positive integer, got {args.version}")
+    quiet_tensorflow()
+    formats = FORMATS if args.format == "both" else (args.format,)
+    try:
+        metadata = export_model(args.model, args.out, formats, name=args.name, version=args.version,
+                                opset=args.opset, overwrite=args.overwrite)
+    except (EvaluationError, ExportError) as err:
+        return fail(err)
+    print("parity, max |difference| against Keras (PNG signatures in 8-bit levels):")
+    for key, value in metadata["parity_max_abs_difference"].items():
+        print(f"  {key:24s} {value:.2e}")
+    print(f"exported {metadata['name']} to {args.out}")
+    return 0

@@ -1,0 +1,104 @@
+"""Image pre- and post-processing shared by the Keras path and the ONNX runtime.
+
+numpy and Pillow only: importing this module never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def as_float_images(images, channels: int | None = None) -> tuple[np.ndarray, bool]:
+    """Images (uint8 or float in [0, 1], one HWC image or an NHWC batch) as a float32 batch.
+
+    Returns the batch and whether the input was a single image.
+    """
+    array = np.asarray(images)
+    if array.ndim not in (3, 4):
+        raise ValueError(f"expected an HWC image or an NHWC batch, got shape {array.shape}")
+    single = array.ndim == 3
+    if single:
+        array = array[None]
+    if array.dtype == np.uint8:
+        array = array.astype(np.float32) / 255.0
+    else:
+        array = array.astype(np.float32)
+        if array.size and (array.min() < 0.0 or array.max() > 1.0):
+            raise ValueError("float images must lie in [0, 1]; pass uint8 for 0-255 values")
+    if channels is not None and array.shape[-1] != channels:
+        raise ValueError(f"expected {channels} channels, got {array.shape[-1]}")
+    return array, single
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """[0, 1] floats to uint8, rounded to the nearest level (what a PNG stores)."""
+    return np.clip(np.round(np.asarray(images, np.float32) * 255.0), 0, 255).astype(np.uint8)
+
+
+class ImageError(ValueError):
+    """An image file that cannot be read or written; the message is one line."""
+
+
+def read_image(path, channels: int = 3) -> np.ndarray:
+    """An image file as uint8 (H, W, channels).
+
+    Any mode Pillow reads is accepted: grayscale is replicated to RGB, RGB becomes
+    luma (ITU-R 601) for 1 channel, palettes are expanded, alpha is dropped
+    (the colour channels are kept as stored), 16-bit images keep their top 8 bits.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            image = _to_8bit(image)
+            image = image.convert("RGB" if channels == 3 else "L")
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageError(f"{path}: is a folder, not an image") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image file Pillow can read") from None
+    except (OSError, SyntaxError, ValueError) as err:
+        raise ImageError(f"{path}: truncated or corrupt image ({' '.join(str(err).split())})") from None
+    array = np.asarray(image, np.uint8)
+    return array[..., None] if channels == 1 else array
+
+
+def _to_8bit(image):
+    """16- and 32-bit integer images scaled to 8 bits (top bits); other modes unchanged."""
+    from PIL import Image
+
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        values = np.asarray(image, np.float64)
+        peak = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
+        return Image.fromarray(np.clip(np.round(values / peak * 255.0), 0, 255).astype(np.uint8))
+    if image.mode == "P":
+        return image.convert("RGBA")
+    return image
+
+
+def write_png(image: np.ndarray, path) -> None:
+    """Write a uint8 image as PNG atomically: a temporary file in the same folder, then a rename."""
+    import os
+    import tempfile
+
+    from PIL import Image
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ImageError(f"{path}: the folder {folder} does not exist")
+    array = np.asarray(image, np.uint8)
+    array = array[..., 0] if array.ndim == 3 and array.shape[-1] == 1 else array
+    try:
+        handle, tmp = tempfile.mkstemp(prefix=".pixinpix-", suffix=".png", dir=folder)
+    except OSError as err:
+        raise ImageError(f"{path}: cannot write in {folder} ({err.strerror})") from None
+    try:
+        with os.fdopen(handle, "wb") as f:
+            Image.fromarray(array).save(f, format="PNG")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise

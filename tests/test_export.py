@@ -1,0 +1,262 @@
+"""SavedModel and ONNX export: parity, signatures, PNG round trips, the TF-free runtime, safety."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pixinpix_tf.cli import main
+from pixinpix_tf.export import exporter
+from pixinpix_tf.images import to_uint8
+from pixinpix_tf.model import PixInPix
+
+from conftest import ROOT
+
+SERVING = ROOT / "scripts" / "serving"
+PHOTOS = ROOT.parent / "shared" / "data" / "photos" / "kodak"
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    run = tmp_path_factory.mktemp("run") / "tinyrun"
+    run.mkdir()
+    model = PixInPix(image_size=32, depth=2, base_filters=4, max_filters=8, convs_per_step=1, quantize_stego=True)
+    model.save(run / "best.keras")
+    return run / "best.keras"
+
+
+@pytest.fixture(scope="module")
+def exported(model_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("export")
+    metadata = exporter.export_model(model_file.parent, out)
+    return out, metadata
+
+
+def random_batch(batch, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"cover": rng.random((batch, 32, 32, 3), dtype=np.float32),
+            "secret": rng.random((batch, 32, 32, 3), dtype=np.float32)}
+
+
+def test_layout_and_metadata(exported):
+    out, metadata = exported
+    assert (out / "saved_model" / "tinyrun" / "1" / "saved_model.pb").is_file()
+    assert 'name: "tinyrun"' in (out / "saved_model" / "models.config").read_text()
+    for name in ("hide", "reveal", "pixinpix"):
+        assert (out / "onnx" / f"{name}.onnx").is_file()
+    on_disk = json.loads((out / "metadata.json").read_text())
+    assert on_disk["image_size"] == 32 and on_disk["secret_channels"] == 3 and on_disk["layout"] == "NHWC"
+    assert on_disk["value_range"] == [0.0, 1.0]
+    assert not list(out.glob(".export-*"))
+    parity = metadata["parity_max_abs_difference"]
+    for batch in (1, 5):
+        for key in ("serving_default", "hide", "reveal", "hide.onnx", "reveal.onnx", "pixinpix.onnx"):
+            assert parity[f"{key}@{batch}"] <= 1e-5
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+def test_every_signature_and_onnx_file_matches_keras(exported, model_file, batch):
+    import onnxruntime as ort
+
+    import keras
+
+    out, _ = exported
+    model = keras.models.load_model(model_file)
+    inputs = random_batch(batch, seed=batch + 10)
+    expected = {k: np.asarray(v) for k, v in model(inputs).items()}
+    stego = np.asarray(model.hider(inputs))
+    loaded = tf.saved_model.load(str(out / "saved_model" / "tinyrun" / "1"))
+    got = loaded.signatures["serving_default"](**inputs)
+    for key in ("stego", "revealed"):
+        np.testing.assert_allclose(got[key].numpy(), expected[key], atol=1e-5)
+    np.testing.assert_allclose(loaded.signatures["hide"](**inputs)["stego"].numpy(), stego, atol=1e-5)
+    np.testing.assert_allclose(loaded.signatures["reveal"](stego=tf.constant(stego))["revealed"].numpy(),
+                               np.asarray(model.revealer(stego)), atol=1e-5)
+    hide = ort.InferenceSession(str(out / "onnx" / "hide.onnx"), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(hide.run(["stego"], inputs)[0], stego, atol=1e-5)
+    reveal = ort.InferenceSession(str(out / "onnx" / "reveal.onnx"), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(reveal.run(["revealed"], {"stego": stego})[0], np.asarray(model.revealer(stego)),
+                               atol=1e-5)
+
+
+def signature_defs(saved_model_dir):
+    """Inputs and outputs of every signature, as `saved_model_cli show --all` lists them."""
+    loaded = tf.saved_model.load(str(saved_model_dir))
+    defs = {}
+    for name, function in loaded.signatures.items():
+        inputs = function.structured_input_signature[1]
+        defs[name] = {
+            "inputs": {k: (v.dtype.name, v.shape.as_list()) for k, v in inputs.items()},
+            "outputs": {k: (v.dtype.name, v.shape.as_list()) for k, v in function.structured_outputs.items()},
+        }
+    return defs
+
+
+def test_signature_definitions_and_example_rest_bodies_agree(exported):
+    out, _ = exported
+    defs = signature_defs(out / "saved_model" / "tinyrun" / "1")
+    assert defs["hide"]["inputs"] == {"cover": ("float32", [None, 32, 32, 3]), "secret": ("float32", [None, 32, 32, 3])}
+    assert defs["hide"]["outputs"] == {"stego": ("float32", [None, 32, 32, 3])}
+    assert defs["reveal"]["inputs"] == {"stego": ("float32", [None, 32, 32, 3])}
+    assert set(defs["serving_default"]["outputs"]) == {"stego", "revealed"}
+    assert defs["hide_png"]["inputs"] == {"cover_png": ("string", [None]), "secret_png": ("string", [None])}
+    assert defs["hide_png"]["outputs"] == {"stego_png_bytes": ("string", [None])}
+    assert defs["reveal_png"]["outputs"] == {"revealed_png_bytes": ("string", [None])}
+    bodies = sorted(SERVING.glob("*_request.json"))
+    assert len(bodies) == 5
+    for path in bodies:
+        body = json.loads(path.read_text())
+        signature = defs[body["signature_name"]]
+        for instance in body["instances"]:
+            assert set(instance) == set(signature["inputs"]), path.name
+            for key, value in instance.items():
+                dtype, shape = signature["inputs"][key]
+                if dtype == "string":
+                    assert set(value) == {"b64"}, path.name  # REST clients send binary as base64
+                else:
+                    assert list(np.shape(value)) == shape[1:], path.name
+
+
+def kodak_crops(count=3):
+    if not PHOTOS.is_dir():
+        pytest.skip(f"Kodak photos not found in {PHOTOS}")
+    from PIL import Image
+
+    files = sorted(PHOTOS.glob("*.png"))[:count * 2]
+    return [np.asarray(Image.open(f).convert("RGB"))[200:232, 300:332] for f in files]
+
+
+def test_png_signatures_round_trip_real_images(exported, model_file):
+    import keras
+
+    out, _ = exported
+    crops = kodak_crops()
+    covers, secrets = np.stack(crops[0::2]), np.stack(crops[1::2])
+    model = keras.models.load_model(model_file)
+    loaded = tf.saved_model.load(str(out / "saved_model" / "tinyrun" / "1"))
+    encode = lambda images: tf.stack([tf.io.encode_png(image) for image in images])  # noqa: E731
+    stego_png = loaded.signatures["hide_png"](cover_png=encode(covers), secret_png=encode(secrets))["stego_png_bytes"]
+    stego = np.stack([tf.io.decode_png(p).numpy() for p in stego_png.numpy()])
+    assert stego.shape == covers.shape and stego.dtype == np.uint8
+    assert np.abs(stego.astype(int) - to_uint8(model.hide(covers, secrets))).max() <= 1
+    revealed_png = loaded.signatures["reveal_png"](stego_png=stego_png)["revealed_png_bytes"]
+    revealed = np.stack([tf.io.decode_png(p).numpy() for p in revealed_png.numpy()])
+    assert np.abs(revealed.astype(int) - to_uint8(model.reveal(stego))).max() <= 1
+
+
+def test_runtime_runs_without_importing_tensorflow_and_matches_keras(exported, model_file, tmp_path):
+    import keras
+    from PIL import Image
+
+    out, _ = exported
+    rng = np.random.default_rng(3)
+    cover, secret = (rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) for _ in range(2))
+    Image.fromarray(cover).save(tmp_path / "cover.png")
+    Image.fromarray(secret).save(tmp_path / "secret.png")
+    script = (
+        "import sys, numpy as np\n"
+        "from pixinpix_tf.export.runtime import OnnxPixInPix, main\n"
+        f"assert main(['hide', r'{tmp_path / 'cover.png'}', r'{tmp_path / 'secret.png'}', '-o', "
+        f"r'{tmp_path / 'stego.png'}', '--model', r'{out / 'onnx'}']) == 0\n"
+        f"assert main(['reveal', r'{tmp_path / 'stego.png'}', '-o', r'{tmp_path / 'revealed.png'}', "
+        f"'--model', r'{out}']) == 0\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf2onnx')]\n"
+        "assert not bad, bad\n"
+        f"print(OnnxPixInPix(r'{out}').provider)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "ExecutionProvider" in result.stdout
+    model = keras.models.load_model(model_file)
+    stego = np.asarray(Image.open(tmp_path / "stego.png"))
+    assert np.abs(stego.astype(int) - to_uint8(model.hide(cover, secret))).max() <= 1
+    revealed = np.asarray(Image.open(tmp_path / "revealed.png"))
+    assert np.abs(revealed.astype(int) - to_uint8(model.reveal(stego))).max() <= 1
+
+
+def test_runtime_command_rejects_bad_input_in_one_line(exported, tmp_path):
+    out, _ = exported
+    from pixinpix_tf.export.runtime import main as onnx_main
+
+    (tmp_path / "junk.png").write_bytes(b"not a png")
+    cases = [
+        (["hide", str(tmp_path / "missing.png"), str(tmp_path / "missing.png"), "-o", str(tmp_path / "s.png"),
+          "--model", str(out)], "no such file"),
+        (["reveal", str(tmp_path / "junk.png"), "-o", str(tmp_path / "r.png"), "--model", str(out)], "not an image"),
+        (["reveal", str(tmp_path / "junk.png"), "-o", str(tmp_path / "r.png"), "--model", str(tmp_path)],
+         "metadata.json"),
+        (["reveal", str(tmp_path / "junk.png"), "-o", str(tmp_path / "r.jpg"), "--model", str(out)], "PNG"),
+    ]
+    for argv, message in cases:
+        assert onnx_main(argv) == 2
+    assert not list(tmp_path.glob("*.png.*")) and not (tmp_path / "r.png").exists()
+
+
+def test_second_export_into_the_same_version_is_refused_without_overwrite(exported, model_file, capsys):
+    out, _ = exported
+    before = (out / "metadata.json").read_text()
+    code = main(["export", str(model_file.parent), "--out", str(out), "--format", "onnx"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--overwrite" in err and err.count("\n") == 1
+    assert (out / "metadata.json").read_text() == before
+
+
+def test_overwrite_replaces_the_version_and_leaves_the_model_unchanged(model_file, tmp_path, capsys):
+    import keras
+
+    out = tmp_path / "exp"
+    model = keras.models.load_model(model_file)
+    inputs = random_batch(2)
+    before = {k: np.asarray(v) for k, v in model(inputs).items()}
+    from pixinpix_tf.export import onnx, saved_model
+
+    onnx.convert(model, out / "direct" / "onnx")
+    saved_model.save(model, str(out / "direct" / "sm"))
+    for key, value in model(inputs).items():
+        np.testing.assert_array_equal(np.asarray(value), before[key])
+    assert main(["export", str(model_file), "--out", str(out), "--format", "saved_model", "--name", "m"]) == 0
+    assert main(["export", str(model_file), "--out", str(out), "--format", "saved_model", "--name", "m",
+                 "--overwrite"]) == 0
+    assert "hide_png@5" in capsys.readouterr().out
+    assert (out / "saved_model" / "m" / "1" / "saved_model.pb").is_file()
+    assert not list(out.glob(".export-*"))
+
+
+def test_an_interrupted_export_leaves_nothing_behind(model_file, tmp_path, monkeypatch):
+    out = tmp_path / "exp"
+
+    def broken_convert(model, directory, **kwargs):
+        Path(directory).mkdir(parents=True)
+        (Path(directory) / "hide.onnx").write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    from pixinpix_tf.export import onnx
+
+    monkeypatch.setattr(onnx, "convert", broken_convert)
+    with pytest.raises(KeyboardInterrupt):
+        exporter.export_model(model_file, out)
+    assert list(out.iterdir()) == []
+
+
+def test_a_parity_failure_is_an_error_and_leaves_nothing(model_file, tmp_path, monkeypatch):
+    out = tmp_path / "exp"
+    monkeypatch.setattr(exporter, "TOLERANCE", -1.0)
+    with pytest.raises(exporter.ExportError, match="parity check failed"):
+        exporter.export_model(model_file, out, formats=("saved_model",))
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("make_path, message", [
+    (lambda tmp: tmp / "missing.keras", "does not exist"),
+    (lambda tmp: (tmp / "junk.keras").write_bytes(b"PK\x03\x04junk") and tmp / "junk.keras", "cannot load"),
+    (lambda tmp: tmp, "holds no best.keras"),
+])
+def test_a_corrupt_or_non_model_path_is_a_one_line_error(tmp_path, capsys, make_path, message):
+    code = main(["export", str(make_path(tmp_path)), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
