@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import os
 import sys
 
@@ -140,6 +141,19 @@ COMMANDS = {
                  "measure quality, robustness and LSB baselines; write tables and figures"),
     "export": ("pixinpix_tf.export.exporter:main", "export to SavedModel (TF Serving) and ONNX, parity-checked"),
 }
+# What each command needs beyond the TensorFlow-free core, and the extra that installs it.
+REQUIREMENTS = {"train": (("tensorflow", "keras", "tensorflow_datasets"), "tf"),
+                "evaluate": (("tensorflow", "keras", "tensorflow_datasets", "matplotlib"), "tf"),
+                "export": (("tensorflow", "keras", "tf2onnx", "onnxruntime"), "export")}
+
+
+def missing_requirement(command: str) -> str | None:
+    """A one-line install hint if a module `command` needs is not installed."""
+    modules, extra = REQUIREMENTS.get(command, ((), ""))
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        return f"pixinpix {command} needs {', '.join(missing)}: pip install \"pixinpix-tf[{extra}]\""
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0 if argv else 2
     args = parser.parse_args(argv[:1])
+    if "-h" not in argv and "--help" not in argv and (hint := missing_requirement(args.command)):
+        return fail(hint)
     module, function = COMMANDS[args.command][0].split(":")
     return getattr(importlib.import_module(module), function)(argv[1:])
 
