@@ -134,6 +134,7 @@ def test_quantized_model_reveals_from_the_8bit_stego():
 def test_a_few_training_steps_lower_the_loss():
     from pixinpix_tf.train import compile_model
 
+    keras.utils.set_random_seed(0)
     cfg = get_preset("tiny").replace(learning_rate=1e-2)
     model = PixInPix.from_model_config(cfg.model)
     compile_model(model, cfg, steps_per_epoch=1)
@@ -141,9 +142,9 @@ def test_a_few_training_steps_lower_the_loss():
     pair = {k: np.kron(v[:, ::4, ::4], np.ones((1, 4, 4, 1), np.float32)) for k, v in random_pair(n=8).items()}
     targets = {"stego": pair["cover"], "revealed": pair["secret"]}
     first = model.evaluate(pair, targets, verbose=0, return_dict=True)["loss"]
-    model.fit(pair, targets, epochs=30, batch_size=8, verbose=0)
+    model.fit(pair, targets, epochs=60, batch_size=8, verbose=0)
     last = model.evaluate(pair, targets, verbose=0, return_dict=True)["loss"]
-    assert last < 0.8 * first
+    assert last < 0.8 * first, (first, last)
 
 
 def test_model_config_validation():
