@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pixinpix_tf.images import ImageError, as_float_images, read_image, to_uint8, write_png
+from pixinpix_tf.images import ImageError, as_float_images, read_image, write_image
+from pixinpix_tf.tiling import hide_image, reveal_image
 
 METADATA = "metadata.json"
 
@@ -87,16 +88,17 @@ class OnnxPixInPix:
             raise ValueError(f"images must be {self.image_size}x{self.image_size} for this model, "
                              f"got {batch.shape[2]}x{batch.shape[1]}")
 
-    def hide_file(self, cover_path, secret_path, stego_path) -> np.ndarray:
-        """Hide one image file in another and write the 8-bit stego PNG; returns it."""
-        stego = to_uint8(self.hide(read_image(cover_path, 3), read_image(secret_path, self.secret_channels)))
-        write_png(stego, stego_path)
+    def hide_file(self, cover_path, secret_path, stego_path, keep_aspect: bool = False) -> np.ndarray:
+        """Hide one image file in another (any sizes) and write the 8-bit stego PNG; returns it."""
+        stego = hide_image(self.hide, read_image(cover_path, 3), read_image(secret_path, self.secret_channels),
+                           tile=self.image_size, keep_aspect=keep_aspect)
+        write_image(stego, stego_path)
         return stego
 
     def reveal_file(self, stego_path, revealed_path) -> np.ndarray:
-        """Reveal the secret of a stego image file into a PNG; returns it."""
-        revealed = to_uint8(self.reveal(read_image(stego_path, 3)))
-        write_png(revealed, revealed_path)
+        """Reveal the secret of a stego image file (any size) into a PNG; returns it."""
+        revealed = reveal_image(self.reveal, read_image(stego_path, 3), self.secret_channels, tile=self.image_size)
+        write_image(revealed, revealed_path)
         return revealed
 
 

@@ -133,6 +133,81 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _check_output(path: str, allow_lossy: bool) -> None:
+    from pixinpix_tf.images import LOSSY_SUFFIXES, ImageError
+
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in LOSSY_SUFFIXES and not allow_lossy:
+        raise ImageError(f"{path}: {suffix} is lossy and destroys the hidden image; write a .png "
+                         "(or pass --allow-lossy if you really mean it)")
+    if suffix != ".png" and suffix not in LOSSY_SUFFIXES and not allow_lossy:
+        raise ImageError(f"{path}: the output is written as a lossless 8-bit PNG; name it *.png")
+
+
+def _image_command(argv: list[str] | None, command: str) -> int:
+    """`pixinpix hide` and `pixinpix reveal` on image files of any size."""
+    parser = argparse.ArgumentParser(
+        prog=f"pixinpix {command}",
+        description="Hide SECRET in COVER and write the 8-bit stego PNG (the cover's size)." if command == "hide"
+        else "Reveal the secret of a stego PNG (the revealed image has the stego's size).",
+    )
+    if command == "hide":
+        parser.add_argument("cover", help="cover image (any size >= the model's, any common format and mode)")
+        parser.add_argument("secret", help="secret image (any size; resized to the cover's size)")
+        parser.add_argument("--keep-aspect", action="store_true",
+                            help="fit the secret inside the cover's size with black bars instead of stretching it")
+    else:
+        parser.add_argument("stego", help="stego image written by `pixinpix hide`")
+        parser.add_argument("--secret", help="the original secret, for --report")
+    parser.add_argument("-o", "--output", required=True, help="output file (.png)")
+    parser.add_argument("--model", required=True, help="a trained model: run directory or .keras file")
+    parser.add_argument("--report", action="store_true",
+                        help="print PSNR and SSIM of the result against the input (reveal: against --secret)")
+    parser.add_argument("--allow-lossy", action="store_true", help="allow a lossy output format such as JPEG")
+    args = parser.parse_args(argv)
+    if command == "reveal" and args.report and not args.secret:
+        return fail("--report needs --secret FILE to compare the revealed image with")
+    quiet_tensorflow()
+    from pixinpix_tf import api, metrics, tiling
+    from pixinpix_tf.evaluate import EvaluationError
+    from pixinpix_tf.images import ImageError, read_image, write_image
+
+    try:
+        _check_output(args.output, args.allow_lossy)
+        if not os.path.isdir(os.path.dirname(os.path.abspath(args.output))):
+            raise ImageError(f"{args.output}: the folder {os.path.dirname(os.path.abspath(args.output))} does not exist")
+        first = read_image(args.cover if command == "hide" else args.stego, 3)
+        model = api.load_model(args.model)
+        if command == "hide":
+            secret = read_image(args.secret, model.secret_channels)
+            result = api.hide(first, secret, model, keep_aspect=args.keep_aspect)
+            reference = first
+        else:
+            result = api.reveal(first, model)
+            reference = None
+            if args.secret:
+                secret = read_image(args.secret, model.secret_channels)
+                reference = tiling.fit_secret(secret, *result.shape[:2])
+        write_image(result, args.output)
+    except (ImageError, EvaluationError, ValueError) as err:
+        return fail(err)
+    print(f"wrote {args.output} ({result.shape[1]}x{result.shape[0]})")
+    if args.report:
+        what = "stego vs cover" if command == "hide" else "revealed vs secret"
+        print(f"{what}: PSNR {metrics.psnr(reference, result)[0]:.2f} dB, SSIM {metrics.ssim(reference, result)[0]:.4f}")
+    return 0
+
+
+def hide_main(argv: list[str] | None = None) -> int:
+    """`pixinpix hide COVER SECRET -o STEGO.png --model MODEL`."""
+    return _image_command(argv, "hide")
+
+
+def reveal_main(argv: list[str] | None = None) -> int:
+    """`pixinpix reveal STEGO.png -o REVEALED.png --model MODEL`."""
+    return _image_command(argv, "reveal")
+
+
 # Subcommands by "module:function", imported only when run (export imports this
 # package, never the reverse).
 COMMANDS = {
@@ -140,11 +215,15 @@ COMMANDS = {
     "evaluate": ("pixinpix_tf.cli:evaluate_main",
                  "measure quality, robustness and LSB baselines; write tables and figures"),
     "export": ("pixinpix_tf.export.exporter:main", "export to SavedModel (TF Serving) and ONNX, parity-checked"),
+    "hide": ("pixinpix_tf.cli:hide_main", "hide a secret image in a cover image of any size; write the stego PNG"),
+    "reveal": ("pixinpix_tf.cli:reveal_main", "reveal the secret of a stego PNG"),
 }
 # What each command needs beyond the TensorFlow-free core, and the extra that installs it.
 REQUIREMENTS = {"train": (("tensorflow", "keras", "tensorflow_datasets"), "tf"),
                 "evaluate": (("tensorflow", "keras", "tensorflow_datasets", "matplotlib"), "tf"),
-                "export": (("tensorflow", "keras", "tf2onnx", "onnxruntime"), "export")}
+                "export": (("tensorflow", "keras", "tf2onnx", "onnxruntime"), "export"),
+                "hide": (("tensorflow", "keras"), "tf"),
+                "reveal": (("tensorflow", "keras"), "tf")}
 
 
 def missing_requirement(command: str) -> str | None:

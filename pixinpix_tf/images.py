@@ -39,20 +39,40 @@ class ImageError(ValueError):
     """An image file that cannot be read or written; the message is one line."""
 
 
-def read_image(path, channels: int = 3) -> np.ndarray:
-    """An image file as uint8 (H, W, channels).
+def as_uint8_image(image, channels: int) -> np.ndarray:
+    """A PIL image, or a numpy HWC/HW array (uint8, or float in [0, 1]), as uint8 (H, W, channels).
 
-    Any mode Pillow reads is accepted: grayscale is replicated to RGB, RGB becomes
-    luma (ITU-R 601) for 1 channel, palettes are expanded, alpha is dropped
-    (the colour channels are kept as stored), 16-bit images keep their top 8 bits.
+    Grayscale is replicated to RGB, RGB becomes luma (ITU-R 601) for 1 channel,
+    palettes are expanded, alpha is dropped (the colour channels are kept as
+    stored), 16-bit images keep their top 8 bits.
     """
+    if hasattr(image, "convert"):  # a PIL image
+        image = np.asarray(_to_8bit(image).convert("RGB" if channels == 3 else "L"))
+    array = np.asarray(image)
+    if array.dtype != np.uint8:
+        if array.size and (array.min() < 0 or array.max() > 1):
+            raise ValueError("float images must lie in [0, 1]; pass uint8 for 0-255 values")
+        array = to_uint8(array)
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[-1] not in (1, 3, 4):
+        raise ValueError(f"expected one HWC image with 1, 3 or 4 channels, got shape {array.shape}")
+    array = array[..., :3] if array.shape[-1] == 4 else array
+    if array.shape[-1] == 1 and channels == 3:
+        array = np.repeat(array, 3, axis=-1)
+    elif array.shape[-1] == 3 and channels == 1:
+        array = np.round(array @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)[..., None]
+    return array
+
+
+def read_image(path, channels: int = 3) -> np.ndarray:
+    """An image file as uint8 (H, W, channels), converted as `as_uint8_image` says."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
             image.load()
-            image = _to_8bit(image)
-            image = image.convert("RGB" if channels == 3 else "L")
+            image = image.copy()
     except FileNotFoundError:
         raise ImageError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -61,8 +81,7 @@ def read_image(path, channels: int = 3) -> np.ndarray:
         raise ImageError(f"{path}: not an image file Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as err:
         raise ImageError(f"{path}: truncated or corrupt image ({' '.join(str(err).split())})") from None
-    array = np.asarray(image, np.uint8)
-    return array[..., None] if channels == 1 else array
+    return as_uint8_image(image, channels)
 
 
 def _to_8bit(image):
@@ -78,8 +97,14 @@ def _to_8bit(image):
     return image
 
 
-def write_png(image: np.ndarray, path) -> None:
-    """Write a uint8 image as PNG atomically: a temporary file in the same folder, then a rename."""
+LOSSY_SUFFIXES = (".jpg", ".jpeg", ".webp", ".jp2", ".heic", ".avif")
+
+
+def write_image(image: np.ndarray, path) -> None:
+    """Write a uint8 image atomically (a temporary file in the same folder, then a rename).
+
+    The format follows the file's suffix (PNG for `.png`).
+    """
     import os
     import tempfile
 
@@ -91,12 +116,13 @@ def write_png(image: np.ndarray, path) -> None:
     array = np.asarray(image, np.uint8)
     array = array[..., 0] if array.ndim == 3 and array.shape[-1] == 1 else array
     try:
-        handle, tmp = tempfile.mkstemp(prefix=".pixinpix-", suffix=".png", dir=folder)
+        handle, tmp = tempfile.mkstemp(prefix=".pixinpix-", suffix=os.path.splitext(str(path))[1], dir=folder)
     except OSError as err:
         raise ImageError(f"{path}: cannot write in {folder} ({err.strerror})") from None
     try:
         with os.fdopen(handle, "wb") as f:
-            Image.fromarray(array).save(f, format="PNG")
+            Image.fromarray(array).save(f, format=Image.registered_extensions().get(
+                os.path.splitext(str(path))[1].lower(), "PNG"))
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -262,3 +262,23 @@ def test_a_corrupt_or_non_model_path_is_a_one_line_error(tmp_path, capsys, make_
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_runtime_hides_and_reveals_photos_of_any_size_like_the_keras_path(exported, model_file, tmp_path):
+    import keras
+    from PIL import Image
+
+    from pixinpix_tf import api
+    from pixinpix_tf.export.runtime import OnnxPixInPix
+
+    out, _ = exported
+    samples = ROOT / "pixinpix_tf" / "assets" / "samples"
+    runtime = OnnxPixInPix(out)
+    stego = runtime.hide_file(samples / "cover.png", samples / "secret.png", tmp_path / "stego.png")
+    assert stego.shape == (128, 192, 3) and Image.open(tmp_path / "stego.png").size == (192, 128)
+    revealed = runtime.reveal_file(tmp_path / "stego.png", tmp_path / "revealed.png")
+    assert revealed.shape == (128, 192, 3)
+    model = keras.models.load_model(model_file)
+    keras_stego = api.hide(Image.open(samples / "cover.png"), Image.open(samples / "secret.png"), model)
+    assert np.abs(keras_stego.astype(int) - stego).max() <= 1
+    assert np.abs(api.reveal(stego, model).astype(int) - revealed).max() <= 1

@@ -1,0 +1,37 @@
+"""Hide and reveal real images of any size with a trained Keras model.
+
+Example:
+    >>> from pixinpix_tf.api import hide, reveal, load_model
+    >>> model = load_model("runs/imagenet-in-cifar10-fast")   # run directory or .keras file
+    >>> stego = hide(cover, secret, model)       # numpy HWC arrays or PIL images, any size >= 32x32
+    >>> revealed = reveal(stego, model)          # uint8, the stego's (= the cover's) size
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pixinpix_tf.evaluate import load_model
+from pixinpix_tf.images import as_uint8_image
+from pixinpix_tf.model import PixInPix
+from pixinpix_tf.tiling import hide_image, reveal_image
+
+__all__ = ["hide", "reveal", "load_model"]
+
+
+def hide(cover, secret, model: PixInPix, keep_aspect: bool = False) -> np.ndarray:
+    """The 8-bit stego image (the cover's size) hiding `secret` in `cover`.
+
+    Args:
+        cover, secret: numpy arrays (uint8 or float in [0, 1]) or PIL images, any size;
+            the cover at least the model's image size in each side.
+        model: a trained PixInPix model.
+        keep_aspect: fit the secret inside the cover with black bars instead of stretching it.
+    """
+    return hide_image(model.hide, as_uint8_image(cover, 3), as_uint8_image(secret, model.secret_channels),
+                      tile=model.image_size, keep_aspect=keep_aspect)
+
+
+def reveal(stego, model: PixInPix) -> np.ndarray:
+    """The 8-bit revealed secret (the stego's size) from a stego image of any size."""
+    return reveal_image(model.reveal, as_uint8_image(stego, 3), model.secret_channels, tile=model.image_size)

@@ -1,0 +1,101 @@
+"""Hide and reveal images of any size with networks trained on small tiles.
+
+The image is padded at the right and bottom edges (by reflection) to a multiple
+of the tile size, cut into tiles, run through the network in chunks of tiles
+(so a 4000x3000 photo needs little memory), reassembled and cropped back. The
+secret is first resized to the cover's size (or fitted inside it with black
+bars, keeping its aspect ratio), so the stego image, and the revealed image,
+have exactly the cover's size: the stego PNG alone is enough to reveal.
+
+numpy and Pillow only, so the Keras model and the ONNX runtime share it: each
+passes its own `hide(covers, secrets)` / `reveal(stegos)` on float tile batches.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from pixinpix_tf.images import to_uint8
+
+TileFn = Callable[..., np.ndarray]
+CHUNK_TILES = 256  # tiles per network call: bounds memory for any image size
+
+
+def fit_secret(secret: np.ndarray, height: int, width: int, keep_aspect: bool = False) -> np.ndarray:
+    """The uint8 secret at (height, width): stretched, or fitted with black bars if `keep_aspect`."""
+    channels = secret.shape[-1]
+    image = Image.fromarray(secret[..., 0] if channels == 1 else secret)
+    if not keep_aspect:
+        resized = np.asarray(image.resize((width, height), Image.LANCZOS))
+        return resized[..., None] if channels == 1 else resized
+    scale = min(width / image.width, height / image.height)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    canvas = Image.new(image.mode, (width, height))
+    canvas.paste(image.resize(size, Image.LANCZOS), ((width - size[0]) // 2, (height - size[1]) // 2))
+    fitted = np.asarray(canvas)
+    return fitted[..., None] if channels == 1 else fitted
+
+
+def _pad(image: np.ndarray, tile: int) -> np.ndarray:
+    height, width = image.shape[:2]
+    pad_h, pad_w = -height % tile, -width % tile
+    mode = "reflect" if pad_h < height and pad_w < width else "edge"
+    return np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode=mode)
+
+
+def _to_tiles(band: np.ndarray, tile: int) -> np.ndarray:
+    """(rows*tile, columns*tile, C) uint8 -> (rows*columns, tile, tile, C) float32 in [0, 1], row-major."""
+    rows, columns = band.shape[0] // tile, band.shape[1] // tile
+    tiles = band.reshape(rows, tile, columns, tile, -1).transpose(0, 2, 1, 3, 4).reshape(-1, tile, tile, band.shape[-1])
+    return tiles.astype(np.float32) / 255.0
+
+
+def _from_tiles(tiles: np.ndarray, rows: int, columns: int) -> np.ndarray:
+    tile, channels = tiles.shape[1], tiles.shape[-1]
+    return tiles.reshape(rows, columns, tile, tile, channels).transpose(0, 2, 1, 3, 4).reshape(
+        rows * tile, columns * tile, channels)
+
+
+def _map_tiles(fn: TileFn, images: list[np.ndarray], out_channels: int, tile: int, chunk: int) -> np.ndarray:
+    """Apply `fn` to aligned tiles of `images` (same height and width), a band of tile rows at a time."""
+    height, width = images[0].shape[:2]
+    padded = [_pad(image, tile) for image in images]
+    rows, columns = padded[0].shape[0] // tile, padded[0].shape[1] // tile
+    out = np.empty((rows * tile, columns * tile, out_channels), np.uint8)
+    rows_per_band = max(1, chunk // columns)
+    for first in range(0, rows, rows_per_band):
+        last = min(rows, first + rows_per_band)
+        tiles = [_to_tiles(image[first * tile : last * tile], tile) for image in padded]
+        out[first * tile : last * tile] = _from_tiles(to_uint8(fn(*tiles)), last - first, columns)
+    return out[:height, :width]
+
+
+def hide_image(hide: TileFn, cover: np.ndarray, secret: np.ndarray, tile: int = 32,
+               keep_aspect: bool = False, chunk: int = CHUNK_TILES) -> np.ndarray:
+    """The uint8 stego image, of the cover's size, for uint8 HWC `cover` and `secret` of any size.
+
+    Args:
+        hide: `hide(covers, secrets)` on float [0, 1] tile batches (e.g. `PixInPix.hide`).
+        cover: (H, W, 3) uint8, H and W at least `tile`.
+        secret: (h, w, C) uint8, resized to (H, W).
+        tile: the networks' image size.
+        keep_aspect: fit the secret inside the cover's size with black bars instead of stretching it.
+        chunk: tiles per call of `hide`.
+    """
+    height, width = cover.shape[:2]
+    if height < tile or width < tile:
+        raise ValueError(f"the cover is {width}x{height}; it must be at least {tile}x{tile}")
+    secret = fit_secret(secret, height, width, keep_aspect)
+    return _map_tiles(hide, [cover, secret], 3, tile, chunk)
+
+
+def reveal_image(reveal: TileFn, stego: np.ndarray, secret_channels: int, tile: int = 32,
+                 chunk: int = CHUNK_TILES) -> np.ndarray:
+    """The uint8 revealed secret, of the stego's size, from a uint8 HWC stego image of any size."""
+    height, width = stego.shape[:2]
+    if height < tile or width < tile:
+        raise ValueError(f"the stego image is {width}x{height}; it must be at least {tile}x{tile}")
+    return _map_tiles(reveal, [stego], secret_channels, tile, chunk)

@@ -1,0 +1,136 @@
+"""Hide and reveal real images of any size: tiling, the Python API, `pixinpix hide/reveal`."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pixinpix_tf import api
+from pixinpix_tf.cli import main
+from pixinpix_tf.images import as_uint8_image, read_image
+from pixinpix_tf.model import PixInPix
+from pixinpix_tf.tiling import fit_secret, hide_image, reveal_image
+
+SAMPLES = Path(__file__).resolve().parents[1] / "pixinpix_tf" / "assets" / "samples"
+RNG = np.random.default_rng(0)
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    PixInPix(image_size=32, depth=2, base_filters=4, max_filters=8, convs_per_step=1).save(path)
+    return path
+
+
+def test_tiling_is_exact_bookkeeping_at_any_size_and_chunk():
+    cover = RNG.integers(0, 256, (70, 101, 3), dtype=np.uint8)
+    secret = RNG.integers(0, 256, (50, 40, 3), dtype=np.uint8)
+    for chunk in (1, 3, 1000):
+        np.testing.assert_array_equal(hide_image(lambda c, s: c, cover, secret, chunk=chunk), cover)
+        np.testing.assert_array_equal(hide_image(lambda c, s: s, cover, secret, chunk=chunk),
+                                      fit_secret(secret, 70, 101))
+        np.testing.assert_array_equal(reveal_image(lambda s: s, cover, 3, chunk=chunk), cover)
+
+
+def test_keep_aspect_fits_the_secret_with_black_bars():
+    secret = np.full((20, 40, 3), 200, np.uint8)
+    fitted = fit_secret(secret, 64, 64, keep_aspect=True)
+    assert fitted.shape == (64, 64, 3)
+    assert fitted[0].max() == 0 and fitted[-1].max() == 0 and fitted[32].min() > 150
+
+
+def test_covers_smaller_than_the_tile_are_rejected():
+    with pytest.raises(ValueError, match="at least 32x32"):
+        hide_image(lambda c, s: c, np.zeros((31, 64, 3), np.uint8), np.zeros((8, 8, 3), np.uint8))
+
+
+@pytest.mark.parametrize("mode", ["L", "P", "RGBA", "I;16"])
+def test_common_image_modes_are_accepted(tmp_path, mode):
+    rgb = Image.fromarray(RNG.integers(0, 256, (40, 48, 3), dtype=np.uint8))
+    image = Image.fromarray((np.asarray(rgb.convert("L"), np.uint16) * 257)) if mode == "I;16" else rgb.convert(mode)
+    image.save(tmp_path / "image.png")
+    array = read_image(tmp_path / "image.png", 3)
+    assert array.shape == (40, 48, 3) and array.dtype == np.uint8
+    if mode == "I;16":  # 16-bit keeps its top 8 bits
+        np.testing.assert_array_equal(array[..., 0], np.asarray(rgb.convert("L")))
+    if mode == "RGBA":  # alpha is dropped, colours are kept
+        np.testing.assert_array_equal(array, np.asarray(rgb))
+
+
+def test_python_api_takes_pil_or_numpy_of_any_size_and_returns_8bit(model_file):
+    model = api.load_model(model_file)
+    cover, secret = Image.open(SAMPLES / "cover.png"), Image.open(SAMPLES / "secret.png")
+    stego = api.hide(cover, secret, model)
+    assert stego.shape == (128, 192, 3) and stego.dtype == np.uint8
+    np.testing.assert_array_equal(api.hide(np.asarray(cover), np.asarray(secret), model), stego)
+    revealed = api.reveal(stego, model)
+    assert revealed.shape == (128, 192, 3) and revealed.dtype == np.uint8
+    # the same tiles as the 32x32 model itself: the first tile equals a direct call
+    direct = model.hide(as_uint8_image(cover, 3)[:32, :32], fit_secret(np.asarray(secret), 128, 192)[:32, :32])
+    assert np.abs(stego[:32, :32].astype(int) - np.round(direct * 255)).max() <= 1
+
+
+def test_hide_and_reveal_commands_round_trip_the_bundled_pair(model_file, tmp_path, capsys):
+    stego, revealed = tmp_path / "stego.png", tmp_path / "revealed.png"
+    assert main(["hide", str(SAMPLES / "cover.png"), str(SAMPLES / "secret.png"), "-o", str(stego),
+                 "--model", str(model_file), "--report"]) == 0
+    out = capsys.readouterr().out
+    assert "stego vs cover: PSNR" in out and "SSIM" in out
+    assert Image.open(stego).size == (192, 128) and Image.open(stego).format == "PNG"
+    assert main(["reveal", str(stego), "-o", str(revealed), "--model", str(model_file),
+                 "--secret", str(SAMPLES / "secret.png"), "--report"]) == 0
+    assert "revealed vs secret: PSNR" in capsys.readouterr().out
+    assert Image.open(revealed).size == (192, 128)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["revealed.png", "stego.png"]
+
+
+def bad_inputs(tmp: Path):
+    (tmp / "text.png").write_text("hello")
+    data = (SAMPLES / "cover.png").read_bytes()
+    (tmp / "truncated.png").write_bytes(data[: len(data) // 2])
+    Image.new("RGB", (31, 40)).save(tmp / "small.png")
+    cover, secret = str(SAMPLES / "cover.png"), str(SAMPLES / "secret.png")
+    return [
+        ([str(tmp / "missing.png"), secret, "-o", str(tmp / "out.png")], "no such file"),
+        ([str(tmp / "text.png"), secret, "-o", str(tmp / "out.png")], "not an image"),
+        ([str(tmp / "truncated.png"), secret, "-o", str(tmp / "out.png")], "truncated or corrupt"),
+        ([str(tmp / "small.png"), secret, "-o", str(tmp / "out.png")], "at least 32x32"),
+        ([cover, secret, "-o", str(tmp / "no" / "such" / "out.png")], "does not exist"),
+        ([cover, secret, "-o", str(tmp / "out.jpg")], "lossy"),
+        ([cover, secret, "-o", str(tmp / "out.bmp")], "*.png"),
+    ]
+
+
+def test_bad_input_is_one_line_exit_2_and_leaves_no_file(model_file, tmp_path, capsys):
+    for argv, message in bad_inputs(tmp_path):
+        code = main(["hide", *argv, "--model", str(model_file)])
+        err = capsys.readouterr().err
+        assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err, (argv, err)
+    assert not list(tmp_path.glob("out*")) and not list(tmp_path.glob(".pixinpix-*"))
+    assert not (tmp_path / "no").exists()
+
+
+def test_an_unwritable_output_folder_is_a_one_line_error(model_file, tmp_path, capsys, monkeypatch):
+    import tempfile
+
+    def read_only(*args, **kwargs):  # what a folder without write permission gives (root ignores chmod)
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    code = main(["hide", str(SAMPLES / "cover.png"), str(SAMPLES / "secret.png"), "-o", str(tmp_path / "s.png"),
+                 "--model", str(model_file)])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot write" in err and "Permission denied" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_lossy_output_is_written_only_when_asked(model_file, tmp_path):
+    assert main(["hide", str(SAMPLES / "cover.png"), str(SAMPLES / "secret.png"), "-o", str(tmp_path / "s.jpg"),
+                 "--model", str(model_file), "--allow-lossy"]) == 0
+    assert Image.open(tmp_path / "s.jpg").format == "JPEG"
+
+
+def test_reveal_report_needs_the_secret(model_file, capsys):
+    assert main(["reveal", str(SAMPLES / "cover.png"), "-o", "x.png", "--model", str(model_file), "--report"]) == 2
+    assert "--secret" in capsys.readouterr().err
