@@ -17,7 +17,6 @@ from pixinpix_tf.model import PixInPix
 from conftest import ROOT
 
 SERVING = ROOT / "scripts" / "serving"
-PHOTOS = ROOT.parent / "shared" / "data" / "photos" / "kodak"
 
 
 @pytest.fixture(scope="module")
@@ -123,20 +122,20 @@ def test_signature_definitions_and_example_rest_bodies_agree(exported):
                     assert list(np.shape(value)) == shape[1:], path.name
 
 
-def kodak_crops(count=3):
-    if not PHOTOS.is_dir():
-        pytest.skip(f"Kodak photos not found in {PHOTOS}")
-    from PIL import Image
+def photo_crops(count=3):
+    """32x32 crops of the bundled sample photos (real images, always present)."""
+    from pixinpix_tf.images import read_image
 
-    files = sorted(PHOTOS.glob("*.png"))[:count * 2]
-    return [np.asarray(Image.open(f).convert("RGB"))[200:232, 300:332] for f in files]
+    samples = ROOT / "pixinpix_tf" / "assets" / "samples"
+    photos = [read_image(samples / "cover.png"), read_image(samples / "secret.png")]
+    return [photo[32 * i : 32 * i + 32, 40 * i : 40 * i + 32] for i in range(count) for photo in photos]
 
 
 def test_png_signatures_round_trip_real_images(exported, model_file):
     import keras
 
     out, _ = exported
-    crops = kodak_crops()
+    crops = photo_crops()
     covers, secrets = np.stack(crops[0::2]), np.stack(crops[1::2])
     model = keras.models.load_model(model_file)
     loaded = tf.saved_model.load(str(out / "saved_model" / "tinyrun" / "1"))

@@ -81,3 +81,11 @@ def test_two_workers_train_one_epoch_and_the_chief_writes_the_model(tmp_path, im
     assert (out / "last.keras").exists() and (out / "config.json").exists()
     assert history_epochs(out) == [0]
     assert not (out / ".worker-1").exists()  # the other worker cleaned up its scratch folder
+
+
+def test_mirrored_strategy_trains_and_writes_the_run(tmp_path, image_folders):
+    out = tmp_path / "run"
+    result = subprocess.run(train_command(out, *image_folders, "--strategy", "mirrored"), capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (out / "last.keras").exists() and history_epochs(out) == [0]
