@@ -165,7 +165,8 @@ def _metadata(model: PixInPix, model_file: Path, name: str, version: int, format
 
 
 def export_model(model_path: str | Path, out: str | Path, formats=FORMATS, name: str | None = None,
-                 version: int = 1, opset: int | None = None, overwrite: bool = False) -> dict:
+                 version: int = 1, opset: int | None = None, overwrite: bool = False,
+                 log=lambda message: None) -> dict:
     """Export a trained model (a `.keras` file or a run directory) into the folder `out`.
 
     Returns the metadata written (with the parity figures). Raises ExportError when
@@ -191,11 +192,13 @@ def export_model(model_path: str | Path, out: str | Path, formats=FORMATS, name:
         if "saved_model" in formats:
             from pixinpix_tf.export import saved_model
 
+            log("writing the SavedModel and checking its signatures")
             saved_model.save(model, str(tmp / "saved_model"))
             parity.update(check_saved_model(model, tmp / "saved_model"))
         if "onnx" in formats:
             from pixinpix_tf.export import onnx
 
+            log("converting to ONNX (3 files) and checking them")
             onnx.convert(model, tmp / "onnx", **({"opset": opset} if opset else {}))
             parity.update(check_onnx(model, tmp / "onnx"))
         failures = {k: v for k, v in parity.items() if v > (1.0 if "_png" in k else TOLERANCE)}
@@ -247,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     formats = FORMATS if args.format == "both" else (args.format,)
     try:
         metadata = export_model(args.model, args.out, formats, name=args.name, version=args.version,
-                                opset=args.opset, overwrite=args.overwrite)
+                                opset=args.opset, overwrite=args.overwrite,
+                                log=lambda message: print(message + " ...", flush=True))
     except (EvaluationError, ExportError) as err:
         return fail(err)
     print("parity, max |difference| against Keras (PNG signatures in 8-bit levels):")
