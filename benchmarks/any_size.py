@@ -47,7 +47,7 @@ def whole_image(model, size: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="run directory or .keras file")
-    parser.add_argument("--photos", nargs="+", required=True, help="folders of photos")
+    parser.add_argument("--photos", nargs="*", default=[], help="folders of photos (none: only the memory check)")
     parser.add_argument("--skip-big", action="store_true", help="skip the 4000x3000 memory check")
     args = parser.parse_args()
 
