@@ -1,11 +1,11 @@
 """PixInPix: hide images inside images with twin U-Nets (Keras 3 / TensorFlow).
 
-Importing the package is cheap and TensorFlow-free; `hide`, `reveal` and
-`load_model` import TensorFlow on first use.
+Importing the package is cheap and TensorFlow-free; `hide`, `reveal`,
+`load_model` and `load_pretrained` import TensorFlow on first use.
 """
 
 __version__ = "0.1.0"
-__all__ = ["hide", "reveal", "load_model"]
+__all__ = ["hide", "reveal", "load_model", "load_pretrained"]
 
 
 def __getattr__(name):

@@ -2,7 +2,7 @@
 
 Example:
     >>> from pixinpix_tf.api import hide, reveal, load_model
-    >>> model = load_model("runs/imagenet-in-cifar10-fast")   # run directory or .keras file
+    >>> model = load_model("runs/imagenet-in-cifar10-fast")   # run directory, .keras file or pretrained name
     >>> stego = hide(cover, secret, model)       # numpy HWC arrays or PIL images, any size >= 32x32
     >>> revealed = reveal(stego, model)          # uint8, the stego's (= the cover's) size
 """
@@ -11,12 +11,34 @@ from __future__ import annotations
 
 import numpy as np
 
-from pixinpix_tf.evaluate import load_model
+from pathlib import Path
+
+from pixinpix_tf import evaluate
 from pixinpix_tf.images import as_uint8_image
 from pixinpix_tf.model import PixInPix
 from pixinpix_tf.tiling import hide_image, reveal_image
 
-__all__ = ["hide", "reveal", "load_model"]
+__all__ = ["hide", "reveal", "load_model", "load_pretrained"]
+
+
+def load_model(name_or_path: str | Path) -> PixInPix:
+    """A model from a run directory, a `.keras` file, or the name of a shipped pretrained model."""
+    from pixinpix_tf.pretrained import available
+
+    if not Path(name_or_path).exists() and str(name_or_path) in available():
+        return load_pretrained(str(name_or_path))
+    if not Path(name_or_path).exists():
+        shipped = ", ".join(available()) or "none in this version"
+        raise evaluate.EvaluationError(f"{name_or_path}: no such run directory or .keras file, "
+                                       f"and no pretrained model of that name (shipped: {shipped})")
+    return evaluate.load_model(name_or_path)
+
+
+def load_pretrained(name: str) -> PixInPix:
+    """A pretrained model shipped in the package (see `pixinpix_tf.pretrained.available()`)."""
+    from pixinpix_tf.pretrained import load_pretrained as load
+
+    return load(name)
 
 
 def hide(cover, secret, model: PixInPix, keep_aspect: bool = False) -> np.ndarray:

@@ -160,7 +160,8 @@ def _image_command(argv: list[str] | None, command: str) -> int:
         parser.add_argument("stego", help="stego image written by `pixinpix hide`")
         parser.add_argument("--secret", help="the original secret, for --report")
     parser.add_argument("-o", "--output", required=True, help="output file (.png)")
-    parser.add_argument("--model", required=True, help="a trained model: run directory or .keras file")
+    parser.add_argument("--model", required=True,
+                        help="a trained model: run directory, .keras file, or the name of a shipped pretrained model")
     parser.add_argument("--report", action="store_true",
                         help="print PSNR and SSIM of the result against the input (reveal: against --secret)")
     parser.add_argument("--allow-lossy", action="store_true", help="allow a lossy output format such as JPEG")
@@ -189,7 +190,7 @@ def _image_command(argv: list[str] | None, command: str) -> int:
                 secret = read_image(args.secret, model.secret_channels)
                 reference = tiling.fit_secret(secret, *result.shape[:2])
         write_image(result, args.output)
-    except (ImageError, EvaluationError, ValueError) as err:
+    except (ImageError, EvaluationError, LookupError, ValueError) as err:
         return fail(err)
     print(f"wrote {args.output} ({result.shape[1]}x{result.shape[0]})")
     if args.report:

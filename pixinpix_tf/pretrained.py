@@ -1,0 +1,52 @@
+"""Pretrained models shipped in the package: float16 weights, config and a model card.
+
+A pretrained model NAME is the folder `pixinpix_tf/pretrained/NAME/` with
+`config.json` (the PixInPix constructor arguments), `weights.npz` (float16
+arrays in `model.get_weights()` order) and `MODEL_CARD.md`. The folders are
+written by `scripts/ship_pretrained.py` from a training run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+PRETRAINED_DIR = Path(__file__).parent / "pretrained"
+
+
+class PretrainedError(LookupError):
+    """A pretrained model that is not shipped; the message is one line."""
+
+
+def available(directory: Path | None = None) -> list[str]:
+    """Names of the shipped pretrained models."""
+    directory = directory or PRETRAINED_DIR
+    if not directory.is_dir():
+        return []
+    return sorted(p.name for p in directory.iterdir() if (p / "weights.npz").is_file())
+
+
+def save_pretrained(model, directory: Path) -> None:
+    """Write `model` as a pretrained folder: config.json and float16 weights.npz."""
+    directory.mkdir(parents=True, exist_ok=True)
+    config = {k: v for k, v in model.get_config().items() if k not in ("name", "trainable")}
+    (directory / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    arrays = {f"w{i:03d}": np.asarray(w, np.float16) for i, w in enumerate(model.get_weights())}
+    np.savez_compressed(directory / "weights.npz", **arrays)
+
+
+def load_pretrained(name: str, directory: Path | None = None):
+    """The shipped pretrained model `name` as a float32 PixInPix model."""
+    from pixinpix_tf.model import PixInPix
+
+    directory = directory or PRETRAINED_DIR
+    folder = directory / name
+    if not (folder / "weights.npz").is_file():
+        shipped = ", ".join(available(directory)) or "none in this version"
+        raise PretrainedError(f"no pretrained model {name!r}; shipped: {shipped}")
+    model = PixInPix(**json.loads((folder / "config.json").read_text()), name=name)
+    with np.load(folder / "weights.npz") as arrays:
+        model.set_weights([arrays[key].astype(np.float32) for key in sorted(arrays.files)])
+    return model

@@ -1,0 +1,113 @@
+"""Ship a trained run as a pretrained model of the package, with its model card.
+
+Writes pixinpix_tf/pretrained/NAME/{config.json, weights.npz, MODEL_CARD.md}.
+The card's figures are measured on the shipped float16 weights: `pixinpix
+evaluate` numbers on the run's test pairs, and photos (each hiding the next,
+8-bit PNG round trip, tiles).
+
+Example:
+    TFDS_DATA_DIR=../shared/data/tfds python scripts/ship_pretrained.py \\
+        runs/mnist-in-cifar10-fast --name mnist-in-cifar10 --photos ../shared/data/photos/kodak
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+
+def photo_figures(model, folder: Path) -> dict:
+    """Mean stego and revealed PSNR/SSIM on a folder of photos, each hiding the next."""
+    from pixinpix_tf import api, metrics
+    from pixinpix_tf.images import read_image
+    from pixinpix_tf.tiling import fit_secret
+
+    files = sorted(folder.glob("*.png"))
+    rows = []
+    for cover_file, secret_file in zip(files, files[1:] + files[:1]):
+        cover = read_image(cover_file, 3)
+        secret = fit_secret(read_image(secret_file, model.secret_channels), *cover.shape[:2])
+        stego = api.hide(cover, secret, model)
+        revealed = api.reveal(stego, model)
+        rows.append([metrics.psnr(cover, stego)[0], metrics.ssim(cover, stego)[0],
+                     metrics.psnr(secret, revealed)[0], metrics.ssim(secret, revealed)[0]])
+    means = np.mean(rows, axis=0)
+    return {"photos": len(files), "stego_psnr": means[0], "stego_ssim": means[1], "revealed_psnr": means[2],
+            "revealed_ssim": means[3]}
+
+
+def training_summary(run: Path) -> dict:
+    with (run / "history.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    config = json.loads((run / "config.json").read_text())
+    seconds = sum(config["train_size"] / float(r["images_per_second"]) for r in rows)
+    return {"config": config, "epochs": len({r["epoch"] for r in rows}), "training_hours": seconds / 3600}
+
+
+def model_card(name: str, run: Path, summary: dict, results: dict, photos: dict[str, dict], size_mb: float) -> str:
+    cfg = summary["config"]
+    head = results["pixinpix"]["8bit"]
+    lines = [
+        f"# {name}", "",
+        f"PixInPix twin U-Nets hiding `{cfg['secret']}` secrets in `{cfg['cover']}` covers, trained by "
+        f"`pixinpix train` (preset recipe below) for {summary['epochs']} epochs of {cfg['train_size']:,} pairs "
+        f"({summary['training_hours']:.1f} h of training on 2 CPU cores), shipped from `{run.name}` by "
+        f"`scripts/ship_pretrained.py`. Weights are stored in float16 ({size_mb:.1f} MB); all figures below are "
+        "measured on these float16 weights.", "",
+        "## Training config", "", "```json", json.dumps(cfg, indent=2), "```", "",
+        f"## `pixinpix evaluate` figures ({results['pairs']:,} test pairs, 8-bit stego)", "",
+        "| | PSNR (dB) | SSIM | APD | RMSE |", "|---|---|---|---|---|",
+    ]
+    for part in ("stego", "revealed"):
+        m = head[part]
+        lines.append(f"| {part} | {m['psnr']['mean']:.2f} | {m['ssim']['mean']:.4f} | {m['apd']['mean']:.2f} "
+                     f"| {m['rmse']['mean']:.2f} |")
+    if "digit_accuracy" in results:
+        acc = results["digit_accuracy"]
+        lines += ["", f"Digit classifier accuracy: {acc['pixinpix_8bit']:.2%} on revealed digits, "
+                      f"{acc['original']:.2%} on the original digits."]
+    for folder, fig in photos.items():
+        lines += ["", f"## Photos: {folder} ({fig['photos']}, each hiding the next, tiles, 8-bit PNG)", "",
+                  f"stego PSNR {fig['stego_psnr']:.2f} dB (SSIM {fig['stego_ssim']:.4f}), "
+                  f"revealed PSNR {fig['revealed_psnr']:.2f} dB (SSIM {fig['revealed_ssim']:.4f})"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", help="training run directory")
+    parser.add_argument("--name", required=True, help="pretrained model name, e.g. mnist-in-cifar10")
+    parser.add_argument("--num", type=int, default=10_000, help="test pairs for the evaluation")
+    parser.add_argument("--photos", nargs="*", default=[], help="photo folders for the card")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--into", help="pretrained folder (default: the package's)")
+    args = parser.parse_args(argv)
+
+    from pixinpix_tf import evaluate
+    from pixinpix_tf.config import Config
+    from pixinpix_tf.pretrained import PRETRAINED_DIR, load_pretrained, save_pretrained
+
+    run = Path(args.run)
+    target_root = Path(args.into) if args.into else PRETRAINED_DIR
+    save_pretrained(evaluate.load_model(run), target_root / args.name)
+    shipped = load_pretrained(args.name, target_root)
+    summary = training_summary(run)
+    cfg = Config.from_dict(summary["config"]).replace(test_size=args.num)
+    covers, secrets, labels = evaluate.test_pairs(cfg, args.data_dir)
+    results = evaluate.evaluate_arrays(shipped, covers, secrets, labels, seed=cfg.seed, verbose=0)
+    photos = {Path(folder).name: photo_figures(shipped, Path(folder)) for folder in args.photos}
+    size_mb = (target_root / args.name / "weights.npz").stat().st_size / 2**20
+    card = model_card(args.name, run, summary, results, photos, size_mb)
+    (target_root / args.name / "MODEL_CARD.md").write_text(card)
+    print(card)
+
+
+if __name__ == "__main__":
+    main()

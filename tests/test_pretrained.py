@@ -1,0 +1,56 @@
+"""Shipping a run as a pretrained model: float16 weights, model card, loading by name."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pixinpix_tf import api, pretrained
+from pixinpix_tf.cli import main as cli_main
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "pixinpix_tf" / "assets" / "samples"
+
+
+@pytest.fixture
+def shipped(tmp_path, image_folders, monkeypatch):
+    from pixinpix_tf.config import get_preset
+    from pixinpix_tf.train import run
+
+    covers, secrets = image_folders
+    run_dir = tmp_path / "tiny-run"
+    run(get_preset("tiny").replace(cover=covers, secret=secrets), run_dir, verbose=0)
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import ship_pretrained
+    finally:
+        sys.path.pop(0)
+    into = tmp_path / "pretrained"
+    ship_pretrained.main([str(run_dir), "--name", "tiny-test", "--num", "8", "--photos", str(SAMPLES),
+                          "--into", str(into)])
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", into)
+    return run_dir, into / "tiny-test"
+
+
+def test_shipped_model_has_card_and_float16_weights_close_to_the_run(shipped):
+    run_dir, folder = shipped
+    assert pretrained.available() == ["tiny-test"]
+    card = (folder / "MODEL_CARD.md").read_text()
+    for text in ("Training config", "`pixinpix evaluate` figures", "| stego |", "| revealed |", "Photos: samples"):
+        assert text in card
+    with np.load(folder / "weights.npz") as arrays:
+        assert all(arrays[k].dtype == np.float16 for k in arrays.files)
+    original = api.load_model(run_dir)
+    model = api.load_model("tiny-test")  # by name
+    rng = np.random.default_rng(0)
+    cover = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    secret = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    assert np.abs(model.hide(cover, secret) - original.hide(cover, secret)).max() < 0.01
+
+
+def test_unknown_pretrained_name_is_a_one_line_error(shipped, capsys):
+    code = cli_main(["hide", str(SAMPLES / "cover.png"), str(SAMPLES / "secret.png"), "-o", "x.png",
+                     "--model", "no-such-model"])
+    err = capsys.readouterr().err
+    assert code == 2 and "no pretrained model of that name (shipped: tiny-test)" in err and err.count("\n") == 1
