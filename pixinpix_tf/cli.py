@@ -209,6 +209,32 @@ def reveal_main(argv: list[str] | None = None) -> int:
     return _image_command(argv, "reveal")
 
 
+def demo_main(argv: list[str] | None = None) -> int:
+    """`pixinpix demo`: hide and reveal bundled samples with the pretrained models."""
+    parser = argparse.ArgumentParser(
+        prog="pixinpix demo",
+        description="Hide six MNIST digits in six CIFAR-10 images and one photo in another with the pretrained "
+        "models, reveal them from the stego PNGs, write PNGs and figures, and print PSNR and SSIM. Offline.",
+    )
+    parser.add_argument("--out", help="output folder (default: a new pixinpix-demo-<time> folder here)")
+    parser.add_argument("--digits-model", default="mnist-in-cifar10", help="model for the digits (name or path)")
+    parser.add_argument("--photo-model", default="imagenet-in-cifar10", help="model for the photo (name or path)")
+    args = parser.parse_args(argv)
+    quiet_tensorflow()
+    from pixinpix_tf import demo
+    from pixinpix_tf.evaluate import EvaluationError
+    from pixinpix_tf.images import ImageError
+
+    out = args.out or demo.default_out()
+    try:
+        rows = demo.run_demo(out, args.digits_model, args.photo_model)
+    except (EvaluationError, ImageError, LookupError) as err:
+        return fail(err)
+    print(demo.format_table(rows))
+    print(f"stego and revealed PNGs, digits.png and photo.png in {out}")
+    return 0
+
+
 # Subcommands by "module:function", imported only when run (export imports this
 # package, never the reverse).
 COMMANDS = {
@@ -218,13 +244,15 @@ COMMANDS = {
     "export": ("pixinpix_tf.export.exporter:main", "export to SavedModel (TF Serving) and ONNX, parity-checked"),
     "hide": ("pixinpix_tf.cli:hide_main", "hide a secret image in a cover image of any size; write the stego PNG"),
     "reveal": ("pixinpix_tf.cli:reveal_main", "reveal the secret of a stego PNG"),
+    "demo": ("pixinpix_tf.cli:demo_main", "hide and reveal bundled samples with the pretrained models (offline)"),
 }
 # What each command needs beyond the TensorFlow-free core, and the extra that installs it.
 REQUIREMENTS = {"train": (("tensorflow", "keras", "tensorflow_datasets"), "tf"),
                 "evaluate": (("tensorflow", "keras", "tensorflow_datasets", "matplotlib"), "tf"),
                 "export": (("tensorflow", "keras", "tf2onnx", "onnxruntime"), "export"),
                 "hide": (("tensorflow", "keras"), "tf"),
-                "reveal": (("tensorflow", "keras"), "tf")}
+                "reveal": (("tensorflow", "keras"), "tf"),
+                "demo": (("tensorflow", "keras", "matplotlib"), "tf")}
 
 
 def missing_requirement(command: str) -> str | None:

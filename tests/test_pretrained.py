@@ -54,3 +54,27 @@ def test_unknown_pretrained_name_is_a_one_line_error(shipped, capsys):
                      "--model", "no-such-model"])
     err = capsys.readouterr().err
     assert code == 2 and "no pretrained model of that name (shipped: tiny-test)" in err and err.count("\n") == 1
+
+
+def test_demo_writes_pngs_figures_and_a_table(tmp_path, capsys):
+    from pixinpix_tf.model import PixInPix
+
+    model = tmp_path / "tiny.keras"
+    PixInPix(image_size=32, depth=2, base_filters=4, max_filters=8, convs_per_step=1).save(model)
+    out = tmp_path / "demo"
+    assert cli_main(["demo", "--out", str(out), "--digits-model", str(model), "--photo-model", str(model)]) == 0
+    printed = capsys.readouterr().out
+    assert "digit 0" in printed and "photo" in printed and "revealed PSNR" in printed
+    names = {p.name for p in out.iterdir()}
+    assert {"digits.png", "photo.png", "photo_stego.png", "photo_revealed.png", "digit_5_stego.png"} <= names
+    from PIL import Image
+
+    assert Image.open(out / "photo_stego.png").size == (192, 128)
+
+
+def test_demo_without_shipped_models_says_so_in_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path / "none")
+    assert cli_main(["demo", "--out", str(tmp_path / "demo")]) == 2
+    err = capsys.readouterr().err
+    assert "mnist-in-cifar10" in err and err.count("\n") == 1
+    assert not (tmp_path / "demo").exists()
