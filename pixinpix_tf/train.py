@@ -224,8 +224,7 @@ def run(cfg: Config, out: str | Path, data_dir: str | None = None, strategy: str
         probe_inputs, probe_targets = next(iter(test_ds))
         if strategy == "multi-worker":
             _fix_keras_multi_worker(model, dist, (probe_inputs, probe_targets))
-        probe = probe_inputs
-        health = HealthCheck({k: v.numpy() for k, v in probe.items()}) if strategy == "default" else None
+        health = HealthCheck({k: v.numpy() for k, v in probe_inputs.items()}) if strategy == "default" else None
         callbacks = [
             Throughput(cfg.train_size),
             keras.callbacks.TerminateOnNaN(),
@@ -250,4 +249,8 @@ def run(cfg: Config, out: str | Path, data_dir: str | None = None, strategy: str
         raise TrainingFailed(f"{health.problem}; stopped early. Try another preset or learning rate.")
     if not history.history:  # already finished: nothing left to train
         return {}
-    return {k: float(v[-1]) for k, v in history.history.items()}
+    last = {k: float(v[-1]) for k, v in history.history.items()}
+    if not math.isfinite(last.get("loss", 0.0)):
+        raise TrainingFailed("the loss became NaN or infinite (TerminateOnNaN stopped training); "
+                             "try a lower learning rate or the fast preset")
+    return last

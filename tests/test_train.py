@@ -89,3 +89,12 @@ def test_mirrored_strategy_trains_and_writes_the_run(tmp_path, image_folders):
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (out / "last.keras").exists() and history_epochs(out) == [0]
+
+
+def test_a_diverging_run_stops_with_exit_code_1(tmp_path, image_folders):
+    out = tmp_path / "run"
+    result = subprocess.run(train_command(out, *image_folders, "--optimizer", "sgd", "--learning-rate", "1e12",
+                                          "--epochs", "3"), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert "NaN" in result.stderr.splitlines()[-1] and "Traceback" not in result.stderr
+    assert history_epochs(out) == [0]  # stopped in the first epoch
