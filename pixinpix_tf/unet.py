@@ -8,7 +8,6 @@ output channels. Layers are named `{name}_down{i}_conv{j}`, `{name}_up{i}_...`.
 
 from __future__ import annotations
 
-import keras
 from keras import layers
 
 
