@@ -1,17 +1,20 @@
 """Hide and reveal real images of any size with a trained Keras model.
 
 Example:
-    >>> from pixinpix_tf.api import hide, reveal, load_model
-    >>> model = load_model("runs/imagenet-in-cifar10-fast")   # run directory, .keras file or pretrained name
-    >>> stego = hide(cover, secret, model)       # numpy HWC arrays or PIL images, any size >= 32x32
-    >>> revealed = reveal(stego, model)          # uint8, the stego's (= the cover's) size
+    >>> from pixinpix_tf import hide, reveal
+    >>> stego = hide(cover, secret)     # numpy HWC arrays or PIL images, any size >= 32x32
+    >>> revealed = reveal(stego)        # uint8, the stego's (= the cover's) size
+    >>> stego = hide(cover, secret, model="mnist-in-cifar10")  # or a run directory, .keras file, model
+
+Without `model`, the default pretrained model (`pretrained.DEFAULT_MODEL`) is used.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
+import functools
 from pathlib import Path
+
+import numpy as np
 
 from pixinpix_tf import evaluate
 from pixinpix_tf.images import as_uint8_image
@@ -41,19 +44,43 @@ def load_pretrained(name: str) -> PixInPix:
     return load(name)
 
 
-def hide(cover, secret, model: PixInPix, keep_aspect: bool = False) -> np.ndarray:
+@functools.lru_cache(maxsize=4)
+def _cached_pretrained(name: str) -> PixInPix:
+    return load_pretrained(name)
+
+
+def resolve_model(model: PixInPix | str | Path | None) -> PixInPix:
+    """`model` itself, the model a name or path points to, or (None) the default pretrained model."""
+    from pixinpix_tf.pretrained import DEFAULT_MODEL, available
+
+    if isinstance(model, PixInPix):
+        return model
+    if model is None:
+        model = DEFAULT_MODEL
+    if not Path(model).exists() and str(model) in available():
+        return _cached_pretrained(str(model))
+    return load_model(model)
+
+
+def hide(cover, secret, model: PixInPix | str | Path | None = None, keep_aspect: bool = False) -> np.ndarray:
     """The 8-bit stego image (the cover's size) hiding `secret` in `cover`.
 
     Args:
         cover, secret: numpy arrays (uint8 or float in [0, 1]) or PIL images, any size;
             the cover at least the model's image size in each side.
-        model: a trained PixInPix model.
+        model: a PixInPix model, a pretrained name, a run directory or `.keras` file;
+            None for the default pretrained model.
         keep_aspect: fit the secret inside the cover with black bars instead of stretching it.
     """
+    model = resolve_model(model)
     return hide_image(model.hide, as_uint8_image(cover, 3), as_uint8_image(secret, model.secret_channels),
                       tile=model.image_size, keep_aspect=keep_aspect)
 
 
-def reveal(stego, model: PixInPix) -> np.ndarray:
-    """The 8-bit revealed secret (the stego's size) from a stego image of any size."""
+def reveal(stego, model: PixInPix | str | Path | None = None) -> np.ndarray:
+    """The 8-bit revealed secret (the stego's size) from a stego image of any size.
+
+    `model` as in `hide`: it must be the model that hid the secret.
+    """
+    model = resolve_model(model)
     return reveal_image(model.reveal, as_uint8_image(stego, 3), model.secret_channels, tile=model.image_size)

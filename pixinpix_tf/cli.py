@@ -14,6 +14,7 @@ import os
 import sys
 
 from pixinpix_tf.config import PRESETS, STRATEGIES, ConfigError, get_preset
+from pixinpix_tf.pretrained import DEFAULT_MODEL
 
 
 def fail(err: Exception | str, code: int = 2) -> int:
@@ -160,8 +161,9 @@ def _image_command(argv: list[str] | None, command: str) -> int:
         parser.add_argument("stego", help="stego image written by `pixinpix hide`")
         parser.add_argument("--secret", help="the original secret, for --report")
     parser.add_argument("-o", "--output", required=True, help="output file (.png)")
-    parser.add_argument("--model", required=True,
-                        help="a trained model: run directory, .keras file, or the name of a shipped pretrained model")
+    parser.add_argument("--model",
+                        help="a trained model: run directory, .keras file, or the name of a shipped pretrained "
+                        f"model (default: {DEFAULT_MODEL}); reveal with the model that hid")
     parser.add_argument("--report", action="store_true",
                         help="print PSNR and SSIM of the result against the input (reveal: against --secret)")
     parser.add_argument("--allow-lossy", action="store_true", help="allow a lossy output format such as JPEG")
@@ -178,7 +180,7 @@ def _image_command(argv: list[str] | None, command: str) -> int:
         if not os.path.isdir(os.path.dirname(os.path.abspath(args.output))):
             raise ImageError(f"{args.output}: the folder {os.path.dirname(os.path.abspath(args.output))} does not exist")
         first = read_image(args.cover if command == "hide" else args.stego, 3)
-        model = api.load_model(args.model)
+        model = api.resolve_model(args.model)
         if command == "hide":
             secret = read_image(args.secret, model.secret_channels)
             result = api.hide(first, secret, model, keep_aspect=args.keep_aspect)
@@ -200,12 +202,12 @@ def _image_command(argv: list[str] | None, command: str) -> int:
 
 
 def hide_main(argv: list[str] | None = None) -> int:
-    """`pixinpix hide COVER SECRET -o STEGO.png --model MODEL`."""
+    """`pixinpix hide COVER SECRET -o STEGO.png [--model MODEL]`."""
     return _image_command(argv, "hide")
 
 
 def reveal_main(argv: list[str] | None = None) -> int:
-    """`pixinpix reveal STEGO.png -o REVEALED.png --model MODEL`."""
+    """`pixinpix reveal STEGO.png -o REVEALED.png [--model MODEL]`."""
     return _image_command(argv, "reveal")
 
 

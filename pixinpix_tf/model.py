@@ -28,6 +28,15 @@ class Quantize8Bit(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="pixinpix_tf")
+class AddClipped(layers.Layer):
+    """`cover + change`, clipped to [0, 1]; the gradient passes straight through the clip."""
+
+    def call(self, inputs):
+        total = inputs[0] + inputs[1]
+        return total + ops.stop_gradient(ops.clip(total, 0.0, 1.0) - total)
+
+
+@keras.saving.register_keras_serializable(package="pixinpix_tf")
 class PixInPix(keras.Model):
     """Twin U-Nets: `cover` + `secret` -> `stego` (hider), `stego` -> `revealed` (revealer).
 
@@ -41,6 +50,8 @@ class PixInPix(keras.Model):
         batch_norm: batch normalisation after every 3x3 convolution.
         quantize_stego: reveal from the 8-bit rounded stego (straight-through
             gradient), as a user's stored PNG would be.
+        residual_stego: the hider outputs a change added to the cover (clipped
+            to [0, 1]) instead of a sigmoid image.
 
     Inputs: `{"cover": (H, W, 3), "secret": (H, W, C)}`, float32 in [0, 1].
     Outputs: `{"stego": (H, W, 3), "revealed": (H, W, C)}`, float32 in [0, 1].
@@ -58,10 +69,19 @@ class PixInPix(keras.Model):
         convs_per_step: int = 2,
         batch_norm: bool = False,
         quantize_stego: bool = False,
+        residual_stego: bool = False,
         **kwargs,
     ):
         ModelConfig(
-            image_size, secret_channels, depth, base_filters, max_filters, convs_per_step, batch_norm, quantize_stego
+            image_size,
+            secret_channels,
+            depth,
+            base_filters,
+            max_filters,
+            convs_per_step,
+            batch_norm,
+            quantize_stego,
+            residual_stego,
         ).validate()
         unet_args = dict(
             depth=depth,
@@ -77,7 +97,10 @@ class PixInPix(keras.Model):
         hide_secret = keras.Input(shape + (secret_channels,), name="secret")
         x = layers.Concatenate(name="hide_input")([hide_cover, hide_secret])
         x = unet(x, 3, name="hide", **unet_args)
-        stego = layers.Activation("sigmoid", dtype="float32", name="stego")(x)
+        if residual_stego:
+            stego = AddClipped(dtype="float32", name="stego")([hide_cover, x])
+        else:
+            stego = layers.Activation("sigmoid", dtype="float32", name="stego")(x)
         hider = keras.Model({"cover": hide_cover, "secret": hide_secret}, stego, name="hider")
 
         # Revealing network: stego image only.
@@ -109,6 +132,7 @@ class PixInPix(keras.Model):
         self.convs_per_step = convs_per_step
         self.batch_norm = batch_norm
         self.quantize_stego = quantize_stego
+        self.residual_stego = residual_stego
 
     def get_config(self):
         return {
@@ -122,6 +146,7 @@ class PixInPix(keras.Model):
             "convs_per_step": self.convs_per_step,
             "batch_norm": self.batch_norm,
             "quantize_stego": self.quantize_stego,
+            "residual_stego": self.residual_stego,
         }
 
     @classmethod

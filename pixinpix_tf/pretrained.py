@@ -14,6 +14,9 @@ from pathlib import Path
 import numpy as np
 
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
+# The model `hide`/`reveal` use when none is given: the one with the better
+# figures on natural photos (Kodak, see its model card).
+DEFAULT_MODEL = "imagenet-in-cifar10"
 
 
 class PretrainedError(LookupError):

@@ -71,7 +71,7 @@ def test_get_config_round_trip_rebuilds_the_same_architecture():
 
 @pytest.mark.parametrize("batch_norm", [False, True])
 def test_save_and_load_reproduce_outputs_exactly(tmp_path, batch_norm):
-    model = PixInPix(batch_norm=batch_norm, quantize_stego=batch_norm, **TINY_MODEL)
+    model = PixInPix(batch_norm=batch_norm, quantize_stego=batch_norm, residual_stego=batch_norm, **TINY_MODEL)
     pair = random_pair()
     before = model(pair)
     model.save(tmp_path / "m.keras")
@@ -129,6 +129,26 @@ def test_quantized_model_reveals_from_the_8bit_stego():
     from_png = model.revealer(np.round(stego * 255) / 255)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(from_png), keras.ops.convert_to_numpy(out["revealed"]),
                                atol=1e-6)
+
+
+def test_residual_stego_is_the_cover_plus_a_clipped_change_with_gradient_through_the_clip():
+    import tensorflow as tf
+
+    model = PixInPix(residual_stego=True, **TINY_MODEL)
+    pair = random_pair()
+    pair["cover"][0] = 1.0  # a saturated cover: the clip is active on about half its pixels
+    change_net = keras.Model(model.hider.inputs, model.hider.get_layer("hide_out_conv").output)
+    change = keras.ops.convert_to_numpy(change_net(pair))
+    stego = keras.ops.convert_to_numpy(model.hider(pair))
+    np.testing.assert_allclose(stego, np.clip(pair["cover"] + change, 0, 1), atol=1e-6)
+    # Where the clip is active the gradient still reaches the change (straight through).
+    from pixinpix_tf.model import AddClipped
+
+    change = tf.constant(pair["cover"][:1] * 0 + 0.5)
+    with tf.GradientTape() as tape:
+        tape.watch(change)
+        total = tf.reduce_sum(AddClipped()([tf.constant(pair["cover"][:1]), change]))
+    np.testing.assert_array_equal(tape.gradient(total, change), 1.0)
 
 
 def test_a_few_training_steps_lower_the_loss():

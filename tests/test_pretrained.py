@@ -78,3 +78,21 @@ def test_demo_without_shipped_models_says_so_in_one_line(tmp_path, capsys, monke
     err = capsys.readouterr().err
     assert "mnist-in-cifar10" in err and err.count("\n") == 1
     assert not (tmp_path / "demo").exists()
+
+
+def test_hide_and_reveal_use_the_default_pretrained_model_when_none_is_given(shipped, tmp_path, monkeypatch):
+    from PIL import Image
+
+    monkeypatch.setattr(pretrained, "DEFAULT_MODEL", "tiny-test")
+    api._cached_pretrained.cache_clear()
+    model = api.load_model("tiny-test")
+    cover, secret = Image.open(SAMPLES / "cover.png"), Image.open(SAMPLES / "secret.png")
+    stego = api.hide(cover, secret)
+    np.testing.assert_array_equal(stego, api.hide(cover, secret, model))
+    np.testing.assert_array_equal(api.reveal(stego), api.reveal(stego, model))
+    assert cli_main(["hide", str(SAMPLES / "cover.png"), str(SAMPLES / "secret.png"),
+                     "-o", str(tmp_path / "stego.png")]) == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "stego.png")), stego)
+    assert cli_main(["reveal", str(tmp_path / "stego.png"), "-o", str(tmp_path / "revealed.png")]) == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "revealed.png")), api.reveal(stego, model))
+    api._cached_pretrained.cache_clear()
