@@ -26,14 +26,6 @@ __all__ = ["hide", "reveal", "load_model", "load_pretrained"]
 
 def load_model(name_or_path: str | Path) -> PixInPix:
     """A model from a run directory, a `.keras` file, or the name of a shipped pretrained model."""
-    from pixinpix_tf.pretrained import available
-
-    if not Path(name_or_path).exists() and str(name_or_path) in available():
-        return load_pretrained(str(name_or_path))
-    if not Path(name_or_path).exists():
-        shipped = ", ".join(available()) or "none in this version"
-        raise evaluate.EvaluationError(f"{name_or_path}: no such run directory or .keras file, "
-                                       f"and no pretrained model of that name (shipped: {shipped})")
     return evaluate.load_model(name_or_path)
 
 
@@ -55,8 +47,7 @@ def resolve_model(model: PixInPix | str | Path | None) -> PixInPix:
 
     if isinstance(model, PixInPix):
         return model
-    if model is None:
-        model = DEFAULT_MODEL
+    model = DEFAULT_MODEL if model is None else model
     if not Path(model).exists() and str(model) in available():
         return _cached_pretrained(str(model))
     return load_model(model)

@@ -106,13 +106,15 @@ def evaluate_main(argv: list[str] | None = None) -> int:
         "the 8-bit stego image, and LSB baselines on the same test pairs. Writes metrics.json, report.md, "
         "samples.png and robustness.png.",
     )
-    parser.add_argument("model", help="a run directory (its best.keras) or a .keras file")
+    parser.add_argument("model", help="a run directory (its best.keras), a .keras file, or a pretrained model name")
     parser.add_argument("--cover", help="cover source (default: the run's, else cifar10)")
-    parser.add_argument("--secret", help="secret source (default: the run's, else mnist)")
+    parser.add_argument("--secret", help="secret source (default: the run's, else mnist; for a pretrained "
+                        "model, what it was trained on)")
     parser.add_argument("--num", type=int, default=10_000, help="number of test pairs (default: 10000)")
     parser.add_argument("--data-dir", help="tfds data directory (default: tfds' default, honours TFDS_DATA_DIR)")
     parser.add_argument("--seed", type=int, help="seed of the test pairing and the distortions (default: the run's)")
-    parser.add_argument("--out", help="output folder (default: MODEL/eval for a run directory, else MODEL-eval)")
+    parser.add_argument("--out", help="output folder (default: MODEL/eval for a run directory, else MODEL-eval "
+                        "here)")
     parser.add_argument("--verbose", type=int, choices=(0, 1), default=1, help="0 silent, 1 progress bar")
     args = parser.parse_args(argv)
     if args.num < 1:
@@ -121,8 +123,13 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     from pixinpix_tf.data import DataError
     from pixinpix_tf.evaluate import EvaluationError, run
 
-    out = args.out or (os.path.join(args.model, "eval") if os.path.isdir(args.model)
-                       else os.path.splitext(args.model)[0] + "-eval")
+    if os.path.isfile(args.model):
+        default_out = os.path.splitext(args.model)[0] + "-eval"
+    elif os.path.isdir(args.model) and not os.path.isfile(os.path.join(args.model, "weights.npz")):
+        default_out = os.path.join(args.model, "eval")  # a run directory
+    else:  # a pretrained model: never write into the package
+        default_out = os.path.basename(os.path.normpath(args.model)) + "-eval"
+    out = args.out or default_out
     try:
         results = run(args.model, out, cover=args.cover, secret=args.secret, num=args.num, data_dir=args.data_dir,
                       seed=args.seed, verbose=args.verbose)

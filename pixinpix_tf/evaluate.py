@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from pixinpix_tf import metrics
+from pixinpix_tf import metrics, pretrained
 from pixinpix_tf.config import Config, get_preset
 from pixinpix_tf.data import paired_images
 from pixinpix_tf.distortions import DISTORTIONS
@@ -37,7 +37,10 @@ class EvaluationError(RuntimeError):
 
 
 def resolve_model_path(path: str | Path) -> Path:
-    """A `.keras` file, or the best (else last) model of a run directory."""
+    """A `.keras` file, a pretrained folder, or the best (else last) model of a run directory."""
+    folder = pretrained.find(path)
+    if folder is not None:
+        return folder
     path = Path(path)
     if path.is_dir():
         for name in ("best.keras", "last.keras"):
@@ -45,13 +48,17 @@ def resolve_model_path(path: str | Path) -> Path:
                 return path / name
         raise EvaluationError(f"{path} holds no best.keras or last.keras: is it a run directory?")
     if not path.is_file():
-        raise EvaluationError(f"model {path} does not exist")
+        shipped = ", ".join(pretrained.available()) or "none in this version"
+        raise EvaluationError(f"{path}: no such run directory or .keras file, "
+                              f"and no pretrained model of that name (shipped: {shipped})")
     return path
 
 
 def load_model(path: str | Path) -> PixInPix:
-    """A trained PixInPix model from a `.keras` file or a run directory."""
+    """A trained PixInPix model: a run directory, a `.keras` file, or a pretrained name or folder."""
     file = resolve_model_path(path)
+    if file.is_dir():
+        return pretrained.load_folder(file)
     try:
         model = keras.models.load_model(file, compile=False)
     except Exception as err:  # zip, h5 and deserialization errors all mean "not a model"
@@ -62,9 +69,10 @@ def load_model(path: str | Path) -> PixInPix:
 
 
 def run_config(path: str | Path) -> Config | None:
-    """The config.json of the run that `path` (a run directory or a file in one) belongs to."""
+    """The training config of the run (or pretrained model) that `path` belongs to, if known."""
+    folder = pretrained.find(path)
     path = Path(path)
-    config = (path if path.is_dir() else path.parent) / "config.json"
+    config = folder / "training.json" if folder else (path if path.is_dir() else path.parent) / "config.json"
     return Config.from_json(config.read_text()) if config.is_file() else None
 
 

@@ -2,8 +2,9 @@
 
 A pretrained model NAME is the folder `pixinpix_tf/pretrained/NAME/` with
 `config.json` (the PixInPix constructor arguments), `weights.npz` (float16
-arrays in `model.get_weights()` order) and `MODEL_CARD.md`. The folders are
-written by `scripts/ship_pretrained.py` from a training run.
+arrays in `model.get_weights()` order), `training.json` (the run's training
+config) and `MODEL_CARD.md`. The folders are written by
+`scripts/ship_pretrained.py` from a training run.
 """
 
 from __future__ import annotations
@@ -31,25 +32,42 @@ def available(directory: Path | None = None) -> list[str]:
     return sorted(p.name for p in directory.iterdir() if (p / "weights.npz").is_file())
 
 
-def save_pretrained(model, directory: Path) -> None:
-    """Write `model` as a pretrained folder: config.json and float16 weights.npz."""
+def save_pretrained(model, directory: Path, training_config_json: str | None = None) -> None:
+    """Write `model` as a pretrained folder: config.json, float16 weights.npz (and training.json)."""
     directory.mkdir(parents=True, exist_ok=True)
     config = {k: v for k, v in model.get_config().items() if k not in ("name", "trainable")}
     (directory / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     arrays = {f"w{i:03d}": np.asarray(w, np.float16) for i, w in enumerate(model.get_weights())}
     np.savez_compressed(directory / "weights.npz", **arrays)
+    if training_config_json is not None:
+        (directory / "training.json").write_text(training_config_json + "\n")
+
+
+def find(name_or_path: str | Path) -> Path | None:
+    """The pretrained folder that `name_or_path` names (a shipped name or a folder path), else None."""
+    path = Path(name_or_path)
+    if path.is_dir():
+        return path if (path / "weights.npz").is_file() else None
+    if not path.exists() and str(name_or_path) in available():
+        return PRETRAINED_DIR / str(name_or_path)
+    return None
+
+
+def load_folder(folder: Path):
+    """The float32 PixInPix model of a pretrained folder."""
+    from pixinpix_tf.model import PixInPix
+
+    model = PixInPix(**json.loads((folder / "config.json").read_text()), name=folder.name)
+    with np.load(folder / "weights.npz") as arrays:
+        model.set_weights([arrays[key].astype(np.float32) for key in sorted(arrays.files)])
+    return model
 
 
 def load_pretrained(name: str, directory: Path | None = None):
     """The shipped pretrained model `name` as a float32 PixInPix model."""
-    from pixinpix_tf.model import PixInPix
-
     directory = directory or PRETRAINED_DIR
     folder = directory / name
     if not (folder / "weights.npz").is_file():
         shipped = ", ".join(available(directory)) or "none in this version"
         raise PretrainedError(f"no pretrained model {name!r}; shipped: {shipped}")
-    model = PixInPix(**json.loads((folder / "config.json").read_text()), name=name)
-    with np.load(folder / "weights.npz") as arrays:
-        model.set_weights([arrays[key].astype(np.float32) for key in sorted(arrays.files)])
-    return model
+    return load_folder(folder)

@@ -1,9 +1,9 @@
 """Ship a trained run as a pretrained model of the package, with its model card.
 
-Writes pixinpix_tf/pretrained/NAME/{config.json, weights.npz, MODEL_CARD.md}.
-The card's figures are measured on the shipped float16 weights: `pixinpix
-evaluate` numbers on the run's test pairs, and photos (each hiding the next,
-8-bit PNG round trip, tiles).
+Writes pixinpix_tf/pretrained/NAME/{config.json, weights.npz, training.json,
+MODEL_CARD.md}. The card's figures are measured on the shipped float16 weights:
+`pixinpix evaluate` on the run's test pairs (its full outputs go to
+RUN/eval-NAME), and photos (each hiding the next, 8-bit PNG round trip, tiles).
 
 Example:
     TFDS_DATA_DIR=../shared/data/tfds python scripts/ship_pretrained.py \\
@@ -60,7 +60,7 @@ def model_card(name: str, run: Path, summary: dict, results: dict, photos: dict[
         f"`pixinpix train` (preset recipe below) for {summary['epochs']} epochs of {cfg['train_size']:,} pairs "
         f"({summary['training_hours']:.1f} h of training on 2 CPU cores), shipped from `{run.name}` by "
         f"`scripts/ship_pretrained.py`. Weights are stored in float16 ({size_mb:.1f} MB); all figures below are "
-        "measured on these float16 weights.", "",
+        f"measured on these float16 weights (`pixinpix evaluate {name}` reproduces the table).", "",
         "## Training config", "", "```json", json.dumps(cfg, indent=2), "```", "",
         f"## `pixinpix evaluate` figures ({results['pairs']:,} test pairs, 8-bit stego)", "",
         "| | PSNR (dB) | SSIM | APD | RMSE |", "|---|---|---|---|---|",
@@ -88,26 +88,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--photos", nargs="*", default=[], help="photo folders for the card")
     parser.add_argument("--data-dir")
     parser.add_argument("--into", help="pretrained folder (default: the package's)")
+    parser.add_argument("--eval-out", help="where `pixinpix evaluate` writes its outputs (default: RUN/eval-NAME)")
     args = parser.parse_args(argv)
 
     from pixinpix_tf import evaluate
-    from pixinpix_tf.config import Config
-    from pixinpix_tf.pretrained import PRETRAINED_DIR, load_pretrained, save_pretrained
+    from pixinpix_tf.pretrained import PRETRAINED_DIR, load_folder, save_pretrained
 
     run = Path(args.run)
-    target_root = Path(args.into) if args.into else PRETRAINED_DIR
-    save_pretrained(evaluate.load_model(run), target_root / args.name)
-    shipped = load_pretrained(args.name, target_root)
+    folder = (Path(args.into) if args.into else PRETRAINED_DIR) / args.name
+    save_pretrained(evaluate.load_model(run), folder, (run / "config.json").read_text())
     summary = training_summary(run)
-    cfg = Config.from_dict(summary["config"]).replace(test_size=args.num)
-    covers, secrets, labels = evaluate.test_pairs(cfg, args.data_dir)
-    results = evaluate.evaluate_arrays(shipped, covers, secrets, labels, seed=cfg.seed, verbose=0)
-    photos = {Path(folder).name: photo_figures(shipped, Path(folder)) for folder in args.photos}
-    size_mb = (target_root / args.name / "weights.npz").stat().st_size / 2**20
+    # The same evaluation as `pixinpix evaluate NAME`, on the shipped float16 weights.
+    results = evaluate.run(folder, args.eval_out or run / f"eval-{args.name}", num=args.num,
+                           data_dir=args.data_dir, verbose=1)
+    shipped = load_folder(folder)
+    photos = {Path(f).name: photo_figures(shipped, Path(f)) for f in args.photos}
+    size_mb = (folder / "weights.npz").stat().st_size / 2**20
     card = model_card(args.name, run, summary, results, photos, size_mb)
-    (target_root / args.name / "MODEL_CARD.md").write_text(card)
+    (folder / "MODEL_CARD.md").write_text(card)
     print(card)
-
-
-if __name__ == "__main__":
-    main()

@@ -91,7 +91,7 @@ def test_evaluate_on_a_tiny_mock_setup_writes_all_outputs(tmp_path, mock_tfds, c
 
 
 @pytest.mark.parametrize("make_path, message", [
-    (lambda tmp: tmp / "missing.keras", "does not exist"),
+    (lambda tmp: tmp / "missing.keras", "no such run directory or .keras file"),
     (lambda tmp: tmp, "holds no best.keras"),
     (lambda tmp: (tmp / "junk.keras").write_bytes(b"not a zip") and tmp / "junk.keras", "cannot load"),
 ])

@@ -49,6 +49,19 @@ def test_shipped_model_has_card_and_float16_weights_close_to_the_run(shipped):
     assert np.abs(model.hide(cover, secret) - original.hide(cover, secret)).max() < 0.01
 
 
+def test_evaluate_by_pretrained_name_reproduces_the_card_figures(shipped, tmp_path, capsys):
+    import json
+
+    run_dir, folder = shipped
+    assert (folder / "training.json").is_file()
+    card_eval = json.loads((run_dir / "eval-tiny-test" / "metrics.json").read_text())
+    assert cli_main(["evaluate", "tiny-test", "--num", "8", "--out", str(tmp_path / "again"), "--verbose", "0"]) == 0
+    again = json.loads((tmp_path / "again" / "metrics.json").read_text())
+    assert again["pixinpix"]["8bit"] == card_eval["pixinpix"]["8bit"]
+    head = card_eval["pixinpix"]["8bit"]["stego"]["psnr"]["mean"]
+    assert f"| stego | {head:.2f} |" in (folder / "MODEL_CARD.md").read_text()
+
+
 def test_unknown_pretrained_name_is_a_one_line_error(shipped, capsys):
     code = cli_main(["hide", str(SAMPLES / "cover.png"), str(SAMPLES / "secret.png"), "-o", "x.png",
                      "--model", "no-such-model"])
