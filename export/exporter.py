@@ -167,7 +167,7 @@ def _metadata(model: PixInPix, model_file: Path, name: str, version: int, format
 def export_model(model_path: str | Path, out: str | Path, formats=FORMATS, name: str | None = None,
                  version: int = 1, opset: int | None = None, overwrite: bool = False,
                  log=lambda message: None) -> dict:
-    """Export a trained model (a `.keras` file or a run directory) into the folder `out`.
+    """Export a trained model (a `.keras` file, a run directory or a pretrained model) into `out`.
 
     Returns the metadata written (with the parity figures). Raises ExportError when
     the version exists (without `overwrite`) or parity fails; nothing is left behind then.
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Export a trained model as a SavedModel for TF Serving and as ONNX files for onnxruntime, "
         "check parity against Keras, and write metadata.json beside them.",
     )
-    parser.add_argument("model", help="a run directory (its best.keras) or a .keras file")
+    parser.add_argument("model", help="a run directory (its best.keras), a .keras file, or a pretrained model name")
     parser.add_argument("--out", required=True, help="export folder")
     parser.add_argument("--format", choices=("saved_model", "onnx", "both"), default="both",
                         help="what to export (default: both)")

@@ -23,7 +23,8 @@ SERVING = ROOT / "scripts" / "serving"
 def model_file(tmp_path_factory):
     run = tmp_path_factory.mktemp("run") / "tinyrun"
     run.mkdir()
-    model = PixInPix(image_size=32, depth=2, base_filters=4, max_filters=8, convs_per_step=1, quantize_stego=True)
+    model = PixInPix(image_size=32, depth=2, base_filters=4, max_filters=8, convs_per_step=1, quantize_stego=True,
+                     batch_norm=True, residual_stego=True)  # as the shipped models
     model.save(run / "best.keras")
     return run / "best.keras"
 
@@ -252,7 +253,7 @@ def test_a_parity_failure_is_an_error_and_leaves_nothing(model_file, tmp_path, m
 
 
 @pytest.mark.parametrize("make_path, message", [
-    (lambda tmp: tmp / "missing.keras", "does not exist"),
+    (lambda tmp: tmp / "missing.keras", "no such run directory or .keras file"),
     (lambda tmp: (tmp / "junk.keras").write_bytes(b"PK\x03\x04junk") and tmp / "junk.keras", "cannot load"),
     (lambda tmp: tmp, "holds no best.keras"),
 ])
