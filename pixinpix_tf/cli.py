@@ -227,7 +227,7 @@ def demo_main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", help="output folder (default: a new pixinpix-demo-<time> folder here)")
     parser.add_argument("--digits-model", default="mnist-in-cifar10", help="model for the digits (name or path)")
-    parser.add_argument("--photo-model", default="imagenet-in-cifar10", help="model for the photo (name or path)")
+    parser.add_argument("--photo-model", default=DEFAULT_MODEL, help="model for the photo (name or path)")
     args = parser.parse_args(argv)
     quiet_tensorflow()
     from pixinpix_tf import demo

@@ -15,11 +15,12 @@ import numpy as np
 
 from pixinpix_tf import api, metrics
 from pixinpix_tf.images import read_image, write_image
+from pixinpix_tf.pretrained import DEFAULT_MODEL
 from pixinpix_tf.tiling import fit_secret
 
 SAMPLES = Path(__file__).parent / "assets" / "samples"
 DIGITS_MODEL = "mnist-in-cifar10"
-PHOTO_MODEL = "imagenet-in-cifar10"
+PHOTO_MODEL = DEFAULT_MODEL
 
 
 def default_out() -> Path:
