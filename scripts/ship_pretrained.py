@@ -61,6 +61,9 @@ def model_card(name: str, run: Path, summary: dict, results: dict, photos: dict[
         f"({summary['training_hours']:.1f} h of training on 2 CPU cores), shipped from `{run.name}` by "
         f"`scripts/ship_pretrained.py`. Weights are stored in float16 ({size_mb:.1f} MB); all figures below are "
         f"measured on these float16 weights (`pixinpix evaluate {name}` reproduces the table).", "",
+        *(["The secrets are `tiny_imagenet32`: Tiny ImageNet photos down-sampled to 32x32 (7,000 train, 2,000 test), "
+           "a local stand-in for the paper's `imagenet_resized/32x32`, which could not be downloaded where this "
+           "model was trained.", ""] if cfg["secret"].startswith("tiny_imagenet32") else []),
         "## Training config", "", "```json", json.dumps(cfg, indent=2), "```", "",
         f"## `pixinpix evaluate` figures ({results['pairs']:,} test pairs, 8-bit stego)", "",
         "| | PSNR (dB) | SSIM | APD | RMSE |", "|---|---|---|---|---|",
