@@ -185,7 +185,8 @@ def _image_command(argv: list[str] | None, command: str) -> int:
     try:
         _check_output(args.output, args.allow_lossy)
         if not os.path.isdir(os.path.dirname(os.path.abspath(args.output))):
-            raise ImageError(f"{args.output}: the folder {os.path.dirname(os.path.abspath(args.output))} does not exist")
+            folder = os.path.dirname(os.path.abspath(args.output))
+            raise ImageError(f"{args.output}: the folder {folder} does not exist")
         first = read_image(args.cover if command == "hide" else args.stego, 3)
         model = api.resolve_model(args.model)
         if command == "hide":
@@ -204,7 +205,8 @@ def _image_command(argv: list[str] | None, command: str) -> int:
     print(f"wrote {args.output} ({result.shape[1]}x{result.shape[0]})")
     if args.report:
         what = "stego vs cover" if command == "hide" else "revealed vs secret"
-        print(f"{what}: PSNR {metrics.psnr(reference, result)[0]:.2f} dB, SSIM {metrics.ssim(reference, result)[0]:.4f}")
+        psnr, ssim = metrics.psnr(reference, result)[0], metrics.ssim(reference, result)[0]
+        print(f"{what}: PSNR {psnr:.2f} dB, SSIM {ssim:.4f}")
     return 0
 
 

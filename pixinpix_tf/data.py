@@ -179,7 +179,8 @@ def load_images(
             try:
                 count = builder.info.splits[chosen].num_examples
             except (KeyError, ValueError):
-                raise DataError(f"dataset {source.name!r} has no split {chosen!r}; it has {', '.join(splits)}") from None
+                raise DataError(
+                    f"dataset {source.name!r} has no split {chosen!r}; it has {', '.join(splits)}") from None
         if "image" not in builder.info.features:
             raise DataError(f"dataset {source.name!r} has no 'image' feature")
         ds = builder.as_dataset(split=chosen, shuffle_files=False)

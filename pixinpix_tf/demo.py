@@ -46,7 +46,8 @@ def run_demo(out: str | Path, digits_model: str = DIGITS_MODEL, photo_model: str
         revealed = api.reveal(read_image(out / f"{stem}_stego.png", 3), model)  # from the PNG, as a user would
         write_image(revealed, out / f"{stem}_revealed.png")
         rows.append({"image": label, "size": f"{cover.shape[1]}x{cover.shape[0]}",
-                     "stego_psnr": float(metrics.psnr(cover, stego)[0]), "stego_ssim": float(metrics.ssim(cover, stego)[0]),
+                     "stego_psnr": float(metrics.psnr(cover, stego)[0]),
+                     "stego_ssim": float(metrics.ssim(cover, stego)[0]),
                      "revealed_psnr": float(metrics.psnr(secret, revealed)[0]),
                      "revealed_ssim": float(metrics.ssim(secret, revealed)[0])})
         if label.startswith("digit"):

@@ -27,6 +27,7 @@ from pixinpix_tf.config import STRATEGIES, Config, ConfigError
 from pixinpix_tf.data import make_pairs
 from pixinpix_tf.model import PixInPix
 
+
 class TrainingFailed(RuntimeError):
     """Training stopped because the networks collapsed or diverged."""
 

@@ -40,7 +40,8 @@ def unet(
     """Apply a U-Net to the tensor `x`; returns the 1x1-conv logits (float32)."""
     skips = []
     for i in range(depth):
-        x = conv_stack(x, level_filters(i, base_filters, max_filters), convs_per_step, batch_norm, f"{name}_down{i + 1}")
+        filters = level_filters(i, base_filters, max_filters)
+        x = conv_stack(x, filters, convs_per_step, batch_norm, f"{name}_down{i + 1}")
         skips.append(x)
         x = layers.MaxPooling2D(2, name=f"{name}_down{i + 1}_pool")(x)
     x = conv_stack(x, level_filters(depth - 1, base_filters, max_filters), convs_per_step, batch_norm, f"{name}_bottom")

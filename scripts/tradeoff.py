@@ -83,7 +83,8 @@ def main() -> None:
             result = evaluate.run(run_dir, run_dir / "eval", num=args.num, data_dir=args.data_dir, verbose=0)
         points[weight] = headline(result["pixinpix"])
         lsb = {k: headline(r) for k, r in result["lsb"].items()}
-        print(f"weight {weight:g}: stego {points[weight]['stego']:.2f} dB, revealed {points[weight]['revealed']:.2f} dB")
+        point = points[weight]
+        print(f"weight {weight:g}: stego {point['stego']:.2f} dB, revealed {point['revealed']:.2f} dB")
     (out / "tradeoff.json").write_text(json.dumps({"pixinpix": points, "lsb": lsb}, indent=2) + "\n")
     plot(points, lsb, out / "tradeoff.png", f"{args.secret} in {args.cover}, {args.preset} preset")
     print(f"plot in {out / 'tradeoff.png'}")
