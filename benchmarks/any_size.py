@@ -6,7 +6,7 @@ secret resized to the cover's size) after the 8-bit PNG round trip, for both
 methods, and the peak memory of hiding a 4000x3000 cover with tiling.
 
 Example:
-    python benchmarks/any_size.py --model runs/imagenet-in-cifar10-fast \\
+    python benchmarks/any_size.py --model imagenet-in-cifar10 \\
         --photos ../shared/data/photos/kodak ../shared/data/photos/Set14
 """
 
@@ -46,7 +46,7 @@ def whole_image(model, size: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True, help="run directory or .keras file")
+    parser.add_argument("--model", required=True, help="pretrained model name, run directory or .keras file")
     parser.add_argument("--photos", nargs="*", default=[], help="folders of photos (none: only the memory check)")
     parser.add_argument("--skip-big", action="store_true", help="skip the 4000x3000 memory check")
     args = parser.parse_args()

@@ -22,7 +22,7 @@ import numpy as np
 
 from pixinpix_tf import metrics, pretrained
 from pixinpix_tf.config import Config, get_preset
-from pixinpix_tf.data import paired_images
+from pixinpix_tf.data import Source, paired_images
 from pixinpix_tf.distortions import DISTORTIONS
 from pixinpix_tf.images import to_uint8
 from pixinpix_tf.lsb import lsb_hide, lsb_reveal
@@ -279,7 +279,8 @@ def run(model_path: str | Path, out: str | Path, cover: str | None = None, secre
                        seed=base.seed if seed is None else seed, image_size=model.image_size,
                        secret_channels=model.secret_channels, depth=model.depth)
     covers, secrets, labels = test_pairs(cfg, data_dir)
-    results = evaluate_arrays(model, covers, secrets, labels, seed=cfg.seed, verbose=verbose)
+    digits = Source.parse(cfg.secret).name == "mnist"  # other labels are not digits
+    results = evaluate_arrays(model, covers, secrets, labels if digits else None, seed=cfg.seed, verbose=verbose)
     results.update(model=str(resolve_model_path(model_path)), cover=cfg.cover, secret=cfg.secret, seed=cfg.seed)
     write_outputs(results, out, f"PixInPix evaluation: {cfg.secret} hidden in {cfg.cover}")
     return results

@@ -110,3 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     card = model_card(args.name, run, summary, results, photos, size_mb)
     (folder / "MODEL_CARD.md").write_text(card)
     print(card)
+
+
+if __name__ == "__main__":
+    main()

@@ -16,6 +16,7 @@ from pixinpix_tf.config import get_preset  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 # Real tfds data: $TFDS_DATA_DIR if set, else ../shared/data/tfds beside the checkout (CI has it).
 REAL_DATA_DIR = Path(os.environ.get("TFDS_DATA_DIR") or ROOT.parent / "shared" / "data" / "tfds")
+PHOTOS_DIR = Path(os.environ.get("PIXINPIX_PHOTOS") or ROOT.parent / "shared" / "data" / "photos")
 
 
 def real_data_dir(*names: str) -> str:

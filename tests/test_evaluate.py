@@ -99,3 +99,14 @@ def test_evaluate_rejects_what_is_not_a_model_in_one_line(tmp_path, capsys, make
     code = main(["evaluate", str(make_path(tmp_path)), "--num", "4", "--verbose", "0"])
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_only_digit_secrets_get_a_digit_accuracy(tmp_path, mock_tfds):
+    model = tmp_path / "tiny.keras"
+    PixInPix(image_size=32, depth=2, base_filters=4, max_filters=8, convs_per_step=1).save(model)
+    with mock_tfds(24):
+        assert main(["evaluate", str(model), "--cover", "cifar10", "--secret", "cifar10:test", "--num", "8",
+                     "--out", str(tmp_path / "eval"), "--verbose", "0"]) == 0
+    results = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert "digit_accuracy" not in results
+    assert "Digit classifier" not in (tmp_path / "eval" / "report.md").read_text()

@@ -1,0 +1,75 @@
+"""The pretrained models shipped in the package, on real images.
+
+Thresholds sit a little below what the shipped models measured (model cards,
+and `pixinpix demo` / `pixinpix hide --report` on these files), so a worse
+model, a broken tiling or a lossy save path fails them.
+"""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pixinpix_tf import demo, metrics, pretrained
+from pixinpix_tf.cli import main
+from pixinpix_tf.tiling import fit_secret
+
+from conftest import PHOTOS_DIR
+
+SAMPLES = demo.SAMPLES
+SHIPPED = ("imagenet-in-cifar10", "mnist-in-cifar10")
+# Measured 2026-11-26 with the shipped models (PSNR in dB, 8-bit PNG round trip):
+# bundled pair 24.31 / 26.89, kodim23 hiding kodim15 23.78 / 23.47, demo digits
+# at least 36.60 stego and 35.44 revealed.
+BUNDLED_STEGO_PSNR, BUNDLED_REVEALED_PSNR = 23.5, 26.0
+KODAK_STEGO_PSNR, KODAK_REVEALED_PSNR = 23.0, 22.5
+DEMO_DIGIT_STEGO_PSNR, DEMO_DIGIT_REVEALED_PSNR = 35.5, 34.5
+
+
+def test_both_models_ship_with_float16_weights_under_20_mb_and_a_card():
+    assert set(SHIPPED) <= set(pretrained.available())
+    assert pretrained.DEFAULT_MODEL in SHIPPED
+    for name in SHIPPED:
+        folder = pretrained.PRETRAINED_DIR / name
+        assert (folder / "weights.npz").stat().st_size < 20 * 2**20
+        card = (folder / "MODEL_CARD.md").read_text()
+        assert "`pixinpix evaluate` figures (10,000 test pairs" in card and "Photos: kodak (24" in card
+
+
+def psnr(a, b) -> float:
+    return float(metrics.psnr(np.asarray(a), np.asarray(b))[0])
+
+
+def round_trip(cover_file, secret_file, tmp_path, capsys):
+    """`pixinpix hide` then `pixinpix reveal` with the default model; (stego PSNR, revealed PSNR)."""
+    stego, revealed = tmp_path / "stego.png", tmp_path / "revealed.png"
+    assert main(["hide", str(cover_file), str(secret_file), "-o", str(stego), "--report"]) == 0
+    assert main(["reveal", str(stego), "-o", str(revealed), "--secret", str(secret_file), "--report"]) == 0
+    printed = capsys.readouterr().out
+    assert "stego vs cover: PSNR" in printed and "revealed vs secret: PSNR" in printed
+    cover = np.asarray(Image.open(cover_file).convert("RGB"))
+    secret = fit_secret(np.asarray(Image.open(secret_file).convert("RGB")), *cover.shape[:2])
+    return psnr(cover, Image.open(stego)), psnr(secret, Image.open(revealed))
+
+
+def test_the_default_model_hides_and_reveals_the_bundled_photo_pair(tmp_path, capsys):
+    stego_psnr, revealed_psnr = round_trip(SAMPLES / "cover.png", SAMPLES / "secret.png", tmp_path, capsys)
+    assert stego_psnr > BUNDLED_STEGO_PSNR and revealed_psnr > BUNDLED_REVEALED_PSNR
+
+
+def test_the_default_model_hides_one_kodak_photo_in_another(tmp_path, capsys):
+    kodak = PHOTOS_DIR / "kodak"
+    if not (kodak / "kodim01.png").is_file():
+        pytest.skip(f"Kodak photos not found in {kodak} (set PIXINPIX_PHOTOS)")
+    stego_psnr, revealed_psnr = round_trip(kodak / "kodim23.png", kodak / "kodim15.png", tmp_path, capsys)
+    assert stego_psnr > KODAK_STEGO_PSNR and revealed_psnr > KODAK_REVEALED_PSNR
+
+
+def test_the_demo_with_the_shipped_models(tmp_path):
+    rows = demo.run_demo(tmp_path / "demo")
+    digits = [row for row in rows if row["image"].startswith("digit")]
+    photo = next(row for row in rows if row["image"] == "photo")
+    assert len(digits) == 6
+    assert min(row["stego_psnr"] for row in digits) > DEMO_DIGIT_STEGO_PSNR
+    assert min(row["revealed_psnr"] for row in digits) > DEMO_DIGIT_REVEALED_PSNR
+    assert photo["stego_psnr"] > BUNDLED_STEGO_PSNR and photo["revealed_psnr"] > BUNDLED_REVEALED_PSNR
+    assert (tmp_path / "demo" / "digits.png").is_file() and (tmp_path / "demo" / "photo.png").is_file()
