@@ -48,6 +48,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     p("--image-size", type=int, help="image side in pixels, a multiple of 2**depth (default: 32)")
     p("--secret-channels", type=int, help="1 = grayscale secret, 3 = RGB (default: 3)")
     p("--depth", type=int, help="down-sampling steps per U-Net (default: 5)")
+    p("--init-from", help="start from this model's weights (pretrained name, run directory or .keras file) "
+      "instead of random ones, e.g. to continue training a shipped model")
     p("--data-dir", help="tfds data directory (default: tfds' default, which honours TFDS_DATA_DIR)")
     p("--seed", type=int, help="seed for pairing, shuffling and initialisation (default: 0)")
     p("--out", required=True, help="run directory; rerunning the same command into it resumes")
@@ -57,7 +59,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 _OVERRIDES = ("epochs", "batch_size", "learning_rate", "optimizer", "loss_weights", "train_size", "test_size",
-              "image_size", "secret_channels", "depth", "seed")
+              "image_size", "secret_channels", "depth", "seed", "init_from")
 
 
 def config_from_args(args: argparse.Namespace):

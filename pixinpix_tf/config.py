@@ -72,6 +72,9 @@ class Config:
         loss_weights: weights of the `stego` and `revealed` MSE losses.
         train_size, test_size: number of (cover, secret) pairs per epoch.
         mixed_precision: compute in bfloat16 (outputs stay float32).
+        init_from: start from the weights of this model (pretrained name, run
+            directory or .keras file, with the same architecture) instead of
+            random ones; None: random initialisation.
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -88,6 +91,7 @@ class Config:
     test_size: int = 10_000
     seed: int = 0
     mixed_precision: bool = False
+    init_from: str | None = None
 
     def validate(self) -> None:
         self.model.validate()

@@ -164,6 +164,20 @@ def _fix_keras_multi_worker(model: keras.Model, dist: tf.distribute.Strategy, ba
     tf_trainer.reduce_per_replica = reduce_per_replica
 
 
+def _initial_weights(cfg: Config) -> list[np.ndarray]:
+    """The weights of the model `cfg.init_from` names; ConfigError if missing or of another architecture."""
+    from pixinpix_tf.evaluate import EvaluationError, load_model
+
+    try:
+        start = load_model(cfg.init_from)
+    except EvaluationError as err:
+        raise ConfigError(f"--init-from: {err}") from None
+    theirs = {k: v for k, v in start.get_config().items() if k in vars(cfg.model)}
+    if theirs != vars(cfg.model):
+        raise ConfigError(f"--init-from {cfg.init_from}: its architecture {theirs} differs from this run's")
+    return start.get_weights()
+
+
 def _best_val_loss(history_csv: Path) -> float | None:
     """The lowest val_loss recorded so far (so a resumed run keeps the true best)."""
     if not history_csv.exists():
@@ -210,6 +224,7 @@ def run(cfg: Config, out: str | Path, data_dir: str | None = None, strategy: str
     workdir = out if is_chief else out / f".worker-{index}"
     train_ds = make_pairs(cfg, training=True, data_dir=data_dir)
     test_ds = make_pairs(cfg, training=False, data_dir=data_dir)
+    initial_weights = _initial_weights(cfg) if cfg.init_from else None  # checked before anything is written
     workdir.mkdir(parents=True, exist_ok=True)
     if is_chief:
         _write_config(out, cfg)
@@ -221,6 +236,8 @@ def run(cfg: Config, out: str | Path, data_dir: str | None = None, strategy: str
         steps = math.ceil(cfg.train_size / cfg.batch_size)
         with dist.scope():
             model = PixInPix.from_model_config(cfg.model, name="pixinpix")
+            if initial_weights:
+                model.set_weights(initial_weights)
             compile_model(model, cfg, steps)
         probe_inputs, probe_targets = next(iter(test_ds))
         if strategy == "multi-worker":

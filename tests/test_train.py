@@ -98,3 +98,26 @@ def test_a_diverging_run_stops_with_exit_code_1(tmp_path, image_folders):
     assert result.returncode == 1
     assert "NaN" in result.stderr.splitlines()[-1] and "Traceback" not in result.stderr
     assert history_epochs(out) == [0]  # stopped in the first epoch
+
+
+def test_init_from_starts_from_another_models_weights_and_refuses_a_mismatch(tmp_path, image_folders):
+    import keras
+    import numpy as np
+
+    from pixinpix_tf.config import ConfigError, get_preset
+    from pixinpix_tf.train import run
+
+    covers, secrets = image_folders
+    cfg = get_preset("tiny").replace(cover=covers, secret=secrets)
+    run(cfg, tmp_path / "first", verbose=0)
+    start = keras.models.load_model(tmp_path / "first" / "last.keras", compile=False)
+    # A learning rate of 1e-12 leaves the copied weights where they were.
+    run(cfg.replace(init_from=str(tmp_path / "first"), learning_rate=1e-12), tmp_path / "second", verbose=0)
+    continued = keras.models.load_model(tmp_path / "second" / "last.keras", compile=False)
+    for before, after in zip(start.trainable_weights, continued.trainable_weights):
+        np.testing.assert_allclose(np.asarray(before), np.asarray(after), atol=1e-6)
+    with pytest.raises(ConfigError, match="architecture"):
+        run(cfg.replace(init_from=str(tmp_path / "first"), base_filters=8), tmp_path / "third", verbose=0)
+    with pytest.raises(ConfigError, match="no such run directory"):
+        run(cfg.replace(init_from=str(tmp_path / "missing")), tmp_path / "fourth", verbose=0)
+    assert not (tmp_path / "third").exists() and not (tmp_path / "fourth").exists()
