@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pixinpix_tf import evaluate
+from pixinpix_tf import evaluate, pretrained
 from pixinpix_tf.images import as_uint8_image
 from pixinpix_tf.model import PixInPix
 from pixinpix_tf.tiling import hide_image, reveal_image
@@ -37,20 +37,20 @@ def load_pretrained(name: str) -> PixInPix:
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_pretrained(name: str) -> PixInPix:
-    return load_pretrained(name)
+def _cached_pretrained(folder: Path) -> PixInPix:
+    return pretrained.load_folder(folder)
 
 
 def resolve_model(model: PixInPix | str | Path | None) -> PixInPix:
-    """`model` itself, the model a name or path points to, or (None) the default pretrained model."""
-    from pixinpix_tf.pretrained import DEFAULT_MODEL, available
+    """`model` itself, the model a name or path points to, or (None) the default pretrained model.
 
+    Pretrained models are loaded once per process.
+    """
     if isinstance(model, PixInPix):
         return model
-    model = DEFAULT_MODEL if model is None else model
-    if not Path(model).exists() and str(model) in available():
-        return _cached_pretrained(str(model))
-    return load_model(model)
+    model = pretrained.DEFAULT_MODEL if model is None else model
+    folder = pretrained.find(model)
+    return _cached_pretrained(folder) if folder else load_model(model)
 
 
 def hide(cover, secret, model: PixInPix | str | Path | None = None, keep_aspect: bool = False) -> np.ndarray:
