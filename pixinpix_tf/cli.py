@@ -14,6 +14,7 @@ import os
 import sys
 
 from pixinpix_tf.config import PRESETS, STRATEGIES, ConfigError, get_preset
+from pixinpix_tf import pretrained
 from pixinpix_tf.pretrained import DEFAULT_MODEL
 
 
@@ -125,12 +126,12 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     from pixinpix_tf.data import DataError
     from pixinpix_tf.evaluate import EvaluationError, run
 
-    if os.path.isfile(args.model):
-        default_out = os.path.splitext(args.model)[0] + "-eval"
-    elif os.path.isdir(args.model) and not os.path.isfile(os.path.join(args.model, "weights.npz")):
-        default_out = os.path.join(args.model, "eval")  # a run directory
-    else:  # a pretrained model: never write into the package
+    if pretrained.find(args.model):  # never write into the package
         default_out = os.path.basename(os.path.normpath(args.model)) + "-eval"
+    elif os.path.isdir(args.model):  # a run directory
+        default_out = os.path.join(args.model, "eval")
+    else:
+        default_out = os.path.splitext(args.model)[0] + "-eval"
     out = args.out or default_out
     try:
         results = run(args.model, out, cover=args.cover, secret=args.secret, num=args.num, data_dir=args.data_dir,
