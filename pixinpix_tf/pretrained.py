@@ -3,7 +3,8 @@
 A pretrained model NAME is the folder `pixinpix_tf/pretrained/NAME/` with
 `config.json` (the PixInPix constructor arguments), `weights.npz` (float16
 arrays in `model.get_weights()` order), `training.json` (the run's training
-config) and `MODEL_CARD.md`. The folders are written by
+config), `stages.json` (every training run behind the weights) and
+`MODEL_CARD.md`. The folders are written by
 `scripts/ship_pretrained.py` from a training run.
 """
 

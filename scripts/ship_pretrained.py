@@ -1,9 +1,11 @@
 """Ship a trained run as a pretrained model of the package, with its model card.
 
 Writes pixinpix_tf/pretrained/NAME/{config.json, weights.npz, training.json,
-MODEL_CARD.md}. The card's figures are measured on the shipped float16 weights:
-`pixinpix evaluate` on the run's test pairs (its full outputs go to
-RUN/eval-NAME), and photos (each hiding the next, 8-bit PNG round trip, tiles).
+stages.json, MODEL_CARD.md}. stages.json lists every training run behind the
+weights (a run may continue a shipped model with `pixinpix train --init-from`).
+The card's figures are measured on the shipped float16 weights: `pixinpix
+evaluate` on the run's test pairs (its full outputs go to RUN/eval-NAME), and
+photos (each hiding the next, 8-bit PNG round trip, tiles).
 
 Example:
     TFDS_DATA_DIR=../shared/data/tfds python scripts/ship_pretrained.py \\
@@ -48,23 +50,55 @@ def training_summary(run: Path) -> dict:
         rows = list(csv.DictReader(f))
     config = json.loads((run / "config.json").read_text())
     seconds = sum(config["train_size"] / float(r["images_per_second"]) for r in rows)
-    return {"config": config, "epochs": len({r["epoch"] for r in rows}), "training_hours": seconds / 3600}
+    return {"run": run.name, "config": config, "epochs": len({r["epoch"] for r in rows}),
+            "training_hours": seconds / 3600}
 
 
-def model_card(name: str, run: Path, summary: dict, results: dict, photos: dict[str, dict], size_mb: float) -> str:
-    cfg = summary["config"]
+def training_stages(run: Path, init_run: Path | None = None) -> list[dict]:
+    """Every training run behind RUN's weights, oldest first: RUN itself and, if it
+    started from another model (`--init-from`), that model's stages: read from its
+    run directory, from the shipped folder's stages.json, or from INIT_RUN."""
+    from pixinpix_tf.pretrained import find
+
+    stage = training_summary(run)
+    start = stage["config"].get("init_from")
+    if not start:
+        return [stage]
+    folder = find(start)
+    if init_run is not None:
+        earlier = training_stages(init_run)
+    elif (Path(start) / "history.csv").is_file():
+        earlier = training_stages(Path(start))
+    elif folder is not None and (folder / "stages.json").is_file():
+        earlier = json.loads((folder / "stages.json").read_text())
+    else:
+        raise SystemExit(f"{run} started from {start}, whose training is not recorded; "
+                         f"pass --init-run with the run {start} was shipped from")
+    return earlier + [stage]
+
+
+def model_card(name: str, stages: list[dict], results: dict, photos: dict[str, dict], size_mb: float) -> str:
+    cfg = stages[-1]["config"]
     head = results["pixinpix"]["8bit"]
+    epochs = sum(s["epochs"] for s in stages)
+    hours = sum(s["training_hours"] for s in stages)
     lines = [
         f"# {name}", "",
         f"PixInPix twin U-Nets hiding `{cfg['secret']}` secrets in `{cfg['cover']}` covers, trained by "
-        f"`pixinpix train` (preset recipe below) for {summary['epochs']} epochs of {cfg['train_size']:,} pairs "
-        f"({summary['training_hours']:.1f} h of training on 2 CPU cores), shipped from `{run.name}` by "
+        f"`pixinpix train` for {epochs} epochs of {cfg['train_size']:,} pairs in {len(stages)} stage(s) "
+        f"({hours:.1f} h of training on 2 CPU cores), shipped from `{stages[-1]['run']}` by "
         f"`scripts/ship_pretrained.py`. Weights are stored in float16 ({size_mb:.1f} MB); all figures below are "
         f"measured on these float16 weights (`pixinpix evaluate {name}` reproduces the table).", "",
         *(["The secrets are `tiny_imagenet32`: Tiny ImageNet photos down-sampled to 32x32 (7,000 train, 2,000 test), "
            "a local stand-in for the paper's `imagenet_resized/32x32`, which could not be downloaded where this "
            "model was trained.", ""] if cfg["secret"].startswith("tiny_imagenet32") else []),
-        "## Training config", "", "```json", json.dumps(cfg, indent=2), "```", "",
+        "## Training stages", "",
+        "| stage | run | started from | learning rate, loss weights | epochs | hours |", "|---|---|---|---|---|---|",
+        *(f"| {i} | `{s['run']}` | {s['config'].get('init_from') or 'random weights'} | "
+          f"{s['config']['learning_rate']:g}, {s['config']['loss_weights'][0]:g} / "
+          f"{s['config']['loss_weights'][1]:g} | {s['epochs']} | {s['training_hours']:.1f} |"
+          for i, s in enumerate(stages, 1)), "",
+        "## Training config (last stage)", "", "```json", json.dumps(cfg, indent=2), "```", "",
         f"## `pixinpix evaluate` figures ({results['pairs']:,} test pairs, 8-bit stego)", "",
         "| | PSNR (dB) | SSIM | APD | RMSE |", "|---|---|---|---|---|",
     ]
@@ -91,6 +125,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--photos", nargs="*", default=[], help="photo folders for the card")
     parser.add_argument("--data-dir")
     parser.add_argument("--into", help="pretrained folder (default: the package's)")
+    parser.add_argument("--init-run", help="the run the model this run started from (--init-from) was shipped "
+                        "from, if that model has no stages.json")
     parser.add_argument("--eval-out", help="where `pixinpix evaluate` writes its outputs (default: RUN/eval-NAME)")
     args = parser.parse_args(argv)
 
@@ -99,15 +135,16 @@ def main(argv: list[str] | None = None) -> None:
 
     run = Path(args.run)
     folder = (Path(args.into) if args.into else PRETRAINED_DIR) / args.name
+    stages = training_stages(run, Path(args.init_run) if args.init_run else None)  # before the folder changes
     save_pretrained(evaluate.load_model(run), folder, (run / "config.json").read_text())
-    summary = training_summary(run)
+    (folder / "stages.json").write_text(json.dumps(stages, indent=2) + "\n")
     # The same evaluation as `pixinpix evaluate NAME`, on the shipped float16 weights.
     results = evaluate.run(folder, args.eval_out or run / f"eval-{args.name}", num=args.num,
                            data_dir=args.data_dir, verbose=1)
     shipped = load_folder(folder)
     photos = {Path(f).name: photo_figures(shipped, Path(f)) for f in args.photos}
     size_mb = (folder / "weights.npz").stat().st_size / 2**20
-    card = model_card(args.name, run, summary, results, photos, size_mb)
+    card = model_card(args.name, stages, results, photos, size_mb)
     (folder / "MODEL_CARD.md").write_text(card)
     print(card)
 

@@ -8,6 +8,10 @@ resumes unfinished runs and re-evaluates only missing ones.
 Example (hours on 2 CPU cores; add --epochs / --train-size to shorten):
     TFDS_DATA_DIR=../shared/data/tfds python scripts/tradeoff.py --secret tiny_imagenet32 \\
         --weights 0.25 0.5 1 2 --out runs/tradeoff-imagenet
+
+Quicker: fine-tune a trained model for an epoch at each weight (--init-from):
+    TFDS_DATA_DIR=../shared/data/tfds python scripts/tradeoff.py --secret mnist \\
+        --init-from mnist-in-cifar10 --epochs 1 --learning-rate 3e-4 --num 2000 --out runs/tradeoff-mnist
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ def headline(result: dict) -> dict:
     return {"stego": result["8bit"]["stego"]["psnr"]["mean"], "revealed": result["8bit"]["revealed"]["psnr"]["mean"]}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cover", default="cifar10")
     parser.add_argument("--secret", default="mnist")
@@ -61,17 +65,18 @@ def main() -> None:
                         help="weights of the revealed loss (the stego loss weighs 1)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--train-size", type=int)
+    parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--init-from", help="start every model from this model's weights (name or run)")
     parser.add_argument("--num", type=int, default=10_000, help="test pairs for each evaluation")
     parser.add_argument("--data-dir")
     parser.add_argument("--out", required=True)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     out = Path(args.out)
     base = get_preset(args.preset).replace(cover=args.cover, secret=args.secret)
-    if args.epochs is not None:
-        base = base.replace(epochs=args.epochs)
-    if args.train_size is not None:
-        base = base.replace(train_size=args.train_size)
+    for option in ("epochs", "train_size", "learning_rate", "init_from"):
+        if getattr(args, option) is not None:
+            base = base.replace(**{option: getattr(args, option)})
     points, lsb = {}, {}
     for weight in args.weights:
         run_dir = out / f"w{weight:g}"
@@ -86,7 +91,8 @@ def main() -> None:
         point = points[weight]
         print(f"weight {weight:g}: stego {point['stego']:.2f} dB, revealed {point['revealed']:.2f} dB")
     (out / "tradeoff.json").write_text(json.dumps({"pixinpix": points, "lsb": lsb}, indent=2) + "\n")
-    plot(points, lsb, out / "tradeoff.png", f"{args.secret} in {args.cover}, {args.preset} preset")
+    start = f", fine-tuned from {args.init_from}" if args.init_from else ""
+    plot(points, lsb, out / "tradeoff.png", f"{args.secret} in {args.cover}, {args.preset} preset{start}")
     print(f"plot in {out / 'tradeoff.png'}")
 
 

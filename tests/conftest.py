@@ -28,6 +28,16 @@ def real_data_dir(*names: str) -> str:
     return str(REAL_DATA_DIR)
 
 
+def import_script(name: str):
+    """The module of `scripts/<name>.py`."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 TINY_MODEL = dict(image_size=16, depth=2, base_filters=4, max_filters=16, convs_per_step=1)
 
 

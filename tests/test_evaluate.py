@@ -11,6 +11,8 @@ from pixinpix_tf.distortions import DISTORTIONS
 from pixinpix_tf.lsb import lsb_hide, lsb_reveal
 from pixinpix_tf.model import PixInPix
 
+from conftest import import_script
+
 RNG = np.random.default_rng(0)
 IMAGES = RNG.integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
 
@@ -110,3 +112,16 @@ def test_only_digit_secrets_get_a_digit_accuracy(tmp_path, mock_tfds):
     results = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert "digit_accuracy" not in results
     assert "Digit classifier" not in (tmp_path / "eval" / "report.md").read_text()
+
+
+def test_tradeoff_recipe_trains_one_model_per_weight_and_plots_them_with_lsb(tmp_path, image_folders):
+    covers, secrets = image_folders
+    out = tmp_path / "tradeoff"
+    import_script("tradeoff").main(["--cover", covers, "--secret", secrets, "--preset", "tiny",
+                                    "--weights", "0.5", "2", "--num", "8", "--out", str(out)])
+    points = json.loads((out / "tradeoff.json").read_text())
+    assert set(points["pixinpix"]) == {"0.5", "2.0"} and set(points["lsb"]) == {"k=1", "k=2", "k=3", "k=4"}
+    for point in [*points["pixinpix"].values(), *points["lsb"].values()]:
+        assert set(point) == {"stego", "revealed"} and all(np.isfinite(v) for v in point.values())
+    assert (out / "w0.5" / "eval" / "metrics.json").is_file() and (out / "w2" / "best.keras").is_file()
+    assert (out / "tradeoff.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

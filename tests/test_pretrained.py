@@ -1,6 +1,5 @@
 """Shipping a run as a pretrained model: float16 weights, model card, loading by name."""
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +8,15 @@ import pytest
 from pixinpix_tf import api, pretrained
 from pixinpix_tf.cli import main as cli_main
 
+from conftest import import_script
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "pixinpix_tf" / "assets" / "samples"
+
+
+def ship(run_dir, into):
+    import_script("ship_pretrained").main([str(run_dir), "--name", "tiny-test", "--num", "8",
+                                           "--photos", str(SAMPLES), "--into", str(into)])
 
 
 @pytest.fixture
@@ -21,15 +27,9 @@ def shipped(tmp_path, image_folders, monkeypatch):
     covers, secrets = image_folders
     run_dir = tmp_path / "tiny-run"
     run(get_preset("tiny").replace(cover=covers, secret=secrets), run_dir, verbose=0)
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import ship_pretrained
-    finally:
-        sys.path.pop(0)
     into = tmp_path / "pretrained"
-    ship_pretrained.main([str(run_dir), "--name", "tiny-test", "--num", "8", "--photos", str(SAMPLES),
-                          "--into", str(into)])
     monkeypatch.setattr(pretrained, "PRETRAINED_DIR", into)
+    ship(run_dir, into)
     return run_dir, into / "tiny-test"
 
 
@@ -60,6 +60,25 @@ def test_evaluate_by_pretrained_name_reproduces_the_card_figures(shipped, tmp_pa
     assert again["pixinpix"]["8bit"] == card_eval["pixinpix"]["8bit"]
     head = card_eval["pixinpix"]["8bit"]["stego"]["psnr"]["mean"]
     assert f"| stego | {head:.2f} |" in (folder / "MODEL_CARD.md").read_text()
+
+
+def test_continuing_a_shipped_model_keeps_its_training_history_in_the_card(shipped, tmp_path):
+    import json
+
+    from pixinpix_tf.config import Config
+    from pixinpix_tf.train import run
+
+    first_run, folder = shipped
+    cfg = Config.from_json((first_run / "config.json").read_text())
+    more = tmp_path / "tiny-more"
+    run(cfg.replace(init_from="tiny-test", epochs=2, learning_rate=5e-4), more, verbose=0)
+    ship(more, folder.parent)
+    stages = json.loads((folder / "stages.json").read_text())
+    assert [(s["run"], s["epochs"], s["config"]["init_from"]) for s in stages] == [
+        ("tiny-run", 1, None), ("tiny-more", 2, "tiny-test")]
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert "for 3 epochs" in card and "in 2 stage(s)" in card
+    assert "| 2 | `tiny-more` | tiny-test | 0.0005, 1 / 0.75 | 2 |" in card
 
 
 def test_unknown_pretrained_name_is_a_one_line_error(shipped, capsys):
