@@ -49,6 +49,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     p("--image-size", type=int, help="image side in pixels, a multiple of 2**depth (default: 32)")
     p("--secret-channels", type=int, help="1 = grayscale secret, 3 = RGB (default: 3)")
     p("--depth", type=int, help="down-sampling steps per U-Net (default: 5)")
+    p("--base-filters", type=int, help="channels at full resolution, doubled at each level (default: 16)")
     p("--init-from", help="start from this model's weights (pretrained name, run directory or .keras file) "
       "instead of random ones, e.g. to continue training a shipped model")
     p("--data-dir", help="tfds data directory (default: tfds' default, which honours TFDS_DATA_DIR)")
@@ -60,7 +61,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 _OVERRIDES = ("epochs", "batch_size", "learning_rate", "optimizer", "loss_weights", "train_size", "test_size",
-              "image_size", "secret_channels", "depth", "seed", "init_from")
+              "image_size", "secret_channels", "depth", "base_filters", "seed", "init_from")
 
 
 def config_from_args(args: argparse.Namespace):

@@ -25,7 +25,8 @@ def test_help_lists_commands_and_every_train_option(capsys):
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     for option in ("--cover", "--secret", "--preset", "--epochs", "--batch-size", "--learning-rate", "--optimizer",
-                   "--loss-weights", "--train-size", "--test-size", "--data-dir", "--seed", "--out", "--strategy"):
+                   "--loss-weights", "--train-size", "--test-size", "--data-dir", "--seed", "--out", "--strategy",
+                   "--depth", "--base-filters", "--init-from"):
         assert option in text
 
 
@@ -35,6 +36,7 @@ def test_help_lists_commands_and_every_train_option(capsys):
         (["--preset", "nope"], "unknown preset 'nope'"),
         (["--image-size", "40"], "not a multiple of 2**depth"),
         (["--epochs", "-1"], "epochs must be >= 0"),
+        (["--base-filters", "0"], "base_filters must be a positive integer"),
         (["--optimizer", "rmsprop"], "unknown optimizer"),
         (["--cover", "no_such_dataset_xyz", "--preset", "tiny"], "unknown dataset 'no_such_dataset_xyz'"),
     ],
@@ -58,13 +60,14 @@ def test_train_on_a_few_hundred_real_pairs_writes_the_run_directory(tmp_path):
     data_dir = real_data_dir("cifar10", "mnist")
     out = tmp_path / "run"
     result = run_cli("train", "--cover", "cifar10", "--secret", "mnist", "--preset", "tiny", "--image-size", "32",
-                     "--train-size", "256", "--test-size", "64", "--epochs", "1", "--data-dir", data_dir,
-                     "--out", str(out), "--verbose", "2")
+                     "--base-filters", "8", "--train-size", "256", "--test-size", "64", "--epochs", "1",
+                     "--data-dir", data_dir, "--out", str(out), "--verbose", "2")
     assert result.returncode == 0, result.stderr[-2000:]
     for name in ("config.json", "best.keras", "last.keras", "history.csv", "logs"):
         assert (out / name).exists(), name
     config = json.loads((out / "config.json").read_text())
     assert config["cover"] == "cifar10" and config["train_size"] == 256 and config["model"]["image_size"] == 32
+    assert config["model"]["base_filters"] == 8
     with (out / "history.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 1

@@ -19,10 +19,10 @@ SAMPLES = demo.SAMPLES
 SHIPPED = ("imagenet-in-cifar10", "mnist-in-cifar10")
 # Measured 2026-11-26 with the shipped models (PSNR in dB, 8-bit PNG round trip):
 # bundled pair 24.31 / 26.89, kodim23 hiding kodim15 23.78 / 23.47, demo digits
-# at least 36.60 stego and 35.44 revealed.
+# at least 37.18 stego and 34.36 revealed (mnist-in-cifar10 after its second stage).
 BUNDLED_STEGO_PSNR, BUNDLED_REVEALED_PSNR = 23.5, 26.0
 KODAK_STEGO_PSNR, KODAK_REVEALED_PSNR = 23.0, 22.5
-DEMO_DIGIT_STEGO_PSNR, DEMO_DIGIT_REVEALED_PSNR = 35.5, 34.5
+DEMO_DIGIT_STEGO_PSNR, DEMO_DIGIT_REVEALED_PSNR = 36.5, 33.5
 
 
 def test_both_models_ship_with_float16_weights_under_20_mb_and_a_card():
