@@ -5,6 +5,8 @@ and `pixinpix demo` / `pixinpix hide --report` on these files), so a worse
 model, a broken tiling or a lossy save path fails them.
 """
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -25,7 +27,7 @@ KODAK_STEGO_PSNR, KODAK_REVEALED_PSNR = 23.0, 22.5
 DEMO_DIGIT_STEGO_PSNR, DEMO_DIGIT_REVEALED_PSNR = 36.5, 33.5
 
 
-def test_both_models_ship_with_float16_weights_under_20_mb_and_a_card():
+def test_both_models_ship_with_float16_weights_under_20_mb_a_card_and_their_training_stages():
     assert set(SHIPPED) <= set(pretrained.available())
     assert pretrained.DEFAULT_MODEL in SHIPPED
     for name in SHIPPED:
@@ -33,6 +35,9 @@ def test_both_models_ship_with_float16_weights_under_20_mb_and_a_card():
         assert (folder / "weights.npz").stat().st_size < 20 * 2**20
         card = (folder / "MODEL_CARD.md").read_text()
         assert "`pixinpix evaluate` figures (10,000 test pairs" in card and "Photos: kodak (24" in card
+        stages = json.loads((folder / "stages.json").read_text())
+        assert stages[-1]["config"] == json.loads((folder / "training.json").read_text())
+        assert f"for {sum(stage['epochs'] for stage in stages)} epochs" in card
 
 
 def psnr(a, b) -> float:
