@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         point = points[weight]
         print(f"weight {weight:g}: stego {point['stego']:.2f} dB, revealed {point['revealed']:.2f} dB")
     (out / "tradeoff.json").write_text(json.dumps({"pixinpix": points, "lsb": lsb}, indent=2) + "\n")
-    start = f", fine-tuned from {args.init_from}" if args.init_from else ""
+    start = f"\nfine-tuned from {Path(args.init_from).name}" if args.init_from else ""
     plot(points, lsb, out / "tradeoff.png", f"{args.secret} in {args.cover}, {args.preset} preset{start}")
     print(f"plot in {out / 'tradeoff.png'}")
 
