@@ -103,7 +103,10 @@ class HealthCheck(keras.callbacks.Callback):
     Collapse: every `every` steps the revealer runs on a fixed probe batch; if
     its output hardly varies across images (std below `min_std_ratio` of the
     secrets' own std) at `patience` checks in a row, it has collapsed to a
-    constant. Divergence: an epoch's loss above `max_loss_ratio` x the best so far.
+    constant. With batch norm, an output that is flat only with the moving
+    statistics (they lag early in training) but varies with the batch's own
+    statistics is not a collapse. Divergence: an epoch's loss above
+    `max_loss_ratio` x the best so far.
     """
 
     def __init__(self, probe: dict, every: int = 100, patience: int = 3, min_std_ratio: float = 0.05,
@@ -117,12 +120,20 @@ class HealthCheck(keras.callbacks.Callback):
         self._flat_checks = 0
         self._best_loss = math.inf
 
+    def _std_ratio(self, training: bool) -> float:
+        """Spread of the revealed probe images relative to the secrets'; leaves the model's state as it was."""
+        saved = [v.numpy() for v in self.model.non_trainable_variables]  # batch-norm moving statistics
+        revealed = keras.ops.convert_to_numpy(self.model(self.probe, training=training)["revealed"])
+        for variable, value in zip(self.model.non_trainable_variables, saved):
+            variable.assign(value)
+        return float(np.std(revealed, axis=0).mean()) / self.secret_std
+
     def on_train_batch_end(self, batch, logs=None):
         if (batch + 1) % self.every or self.secret_std == 0:
             return
-        revealed = keras.ops.convert_to_numpy(self.model(self.probe, training=False)["revealed"])
-        ratio = float(np.std(revealed, axis=0).mean()) / self.secret_std
-        self._flat_checks = self._flat_checks + 1 if ratio < self.min_std_ratio else 0
+        ratio = self._std_ratio(training=False)
+        flat = ratio < self.min_std_ratio and self._std_ratio(training=True) < self.min_std_ratio
+        self._flat_checks = self._flat_checks + 1 if flat else 0
         if self._flat_checks >= self.patience:
             self._stop(f"the revealing network collapsed to a constant output (std ratio {ratio:.3f})")
 

@@ -64,13 +64,13 @@ def training_stages(run: Path, init_run: Path | None = None) -> list[dict]:
     start = stage["config"].get("init_from")
     if not start:
         return [stage]
-    folder = find(start)
+    shipped = find(start)
     if init_run is not None:
         earlier = training_stages(init_run)
     elif (Path(start) / "history.csv").is_file():
         earlier = training_stages(Path(start))
-    elif folder is not None and (folder / "stages.json").is_file():
-        earlier = json.loads((folder / "stages.json").read_text())
+    elif shipped is not None and (shipped / "stages.json").is_file():
+        earlier = json.loads((shipped / "stages.json").read_text())
     else:
         raise SystemExit(f"{run} started from {start}, whose training is not recorded; "
                          f"pass --init-run with the run {start} was shipped from")

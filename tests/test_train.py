@@ -9,7 +9,13 @@ import subprocess
 import sys
 import time
 
+import keras
+import numpy as np
 import pytest
+from conftest import TINY_MODEL
+
+from pixinpix_tf.model import PixInPix
+from pixinpix_tf.train import HealthCheck
 
 pytestmark = pytest.mark.slow
 
@@ -121,3 +127,39 @@ def test_init_from_starts_from_another_models_weights_and_refuses_a_mismatch(tmp
     with pytest.raises(ConfigError, match="no such run directory"):
         run(cfg.replace(init_from=str(tmp_path / "missing")), tmp_path / "fourth", verbose=0)
     assert not (tmp_path / "third").exists() and not (tmp_path / "fourth").exists()
+
+
+def _probe(n=8, size=16):
+    rng = np.random.default_rng(0)
+    return {"cover": rng.random((n, size, size, 3), np.float32), "secret": rng.random((n, size, size, 3), np.float32)}
+
+
+def _checks(model, probe, count):
+    check = HealthCheck(probe, every=1, patience=3)
+    check.set_model(model)
+    for step in range(count):
+        check.on_train_batch_end(step)
+    return check
+
+
+def test_a_revealer_that_outputs_a_constant_stops_training_as_collapsed():
+    model = PixInPix(**TINY_MODEL, batch_norm=True)
+    last = model.revealer.layers[-2]  # the 1x1 convolution before the sigmoid
+    last.set_weights([np.zeros_like(w) for w in last.get_weights()])
+    check = _checks(model, _probe(), 3)
+    assert model.stop_training and "collapsed to a constant output" in check.problem
+
+
+def test_batch_norm_lagging_moving_statistics_are_not_a_collapse():
+    model = PixInPix(**TINY_MODEL, batch_norm=True)
+    for layer in model.revealer.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):  # inference output flat, training output varies
+            layer.moving_variance.assign(np.full(layer.moving_variance.shape, 1e12, np.float32))
+    probe = _probe()
+    flat = keras.ops.convert_to_numpy(model(probe, training=False)["revealed"])
+    assert np.std(flat, axis=0).mean() < 0.05 * np.std(probe["secret"], axis=0).mean()
+    before = [v.numpy() for v in model.non_trainable_variables]
+    check = _checks(model, probe, 5)
+    assert check.problem is None and not getattr(model, "stop_training", False)
+    for variable, value in zip(model.non_trainable_variables, before):
+        np.testing.assert_array_equal(variable.numpy(), value)  # the check leaves the moving statistics alone
