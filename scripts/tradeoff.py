@@ -9,9 +9,11 @@ Example (hours on 2 CPU cores; add --epochs / --train-size to shorten):
     TFDS_DATA_DIR=../shared/data/tfds python scripts/tradeoff.py --secret tiny_imagenet32 \\
         --weights 0.25 0.5 1 2 --out runs/tradeoff-imagenet
 
-Quicker: fine-tune a trained model for an epoch at each weight (--init-from):
-    TFDS_DATA_DIR=../shared/data/tfds python scripts/tradeoff.py --secret mnist \\
-        --init-from mnist-in-cifar10 --epochs 1 --learning-rate 3e-4 --num 2000 --out runs/tradeoff-mnist
+Quicker: fine-tune a trained run for an epoch at each weight (--init-from), as
+the README's trade-off figure was made (about 40 minutes):
+    TFDS_DATA_DIR=../shared/data/tfds python scripts/tradeoff.py --secret tiny_imagenet32 \\
+        --init-from runs/imagenet-in-cifar10-fast --epochs 1 --learning-rate 3e-4 --num 2000 \\
+        --weights 0.25 0.5 1 2 --out runs/tradeoff-imagenet
 """
 
 from __future__ import annotations
