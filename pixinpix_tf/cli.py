@@ -13,9 +13,8 @@ import importlib.util
 import os
 import sys
 
-from pixinpix_tf.config import PRESETS, STRATEGIES, ConfigError, get_preset
 from pixinpix_tf import pretrained
-from pixinpix_tf.pretrained import DEFAULT_MODEL
+from pixinpix_tf.config import PRESETS, STRATEGIES, ConfigError, get_preset
 
 
 def fail(err: Exception | str, code: int = 2) -> int:
@@ -174,7 +173,7 @@ def _image_command(argv: list[str] | None, command: str) -> int:
     parser.add_argument("-o", "--output", required=True, help="output file (.png)")
     parser.add_argument("--model",
                         help="a trained model: run directory, .keras file, or the name of a shipped pretrained "
-                        f"model (default: {DEFAULT_MODEL}); reveal with the model that hid")
+                        f"model (default: {pretrained.DEFAULT_MODEL}); reveal with the model that hid")
     parser.add_argument("--report", action="store_true",
                         help="print PSNR and SSIM of the result against the input (reveal: against --secret)")
     parser.add_argument("--allow-lossy", action="store_true", help="allow a lossy output format such as JPEG")
@@ -233,7 +232,7 @@ def demo_main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", help="output folder (default: a new pixinpix-demo-<time> folder here)")
     parser.add_argument("--digits-model", default="mnist-in-cifar10", help="model for the digits (name or path)")
-    parser.add_argument("--photo-model", default=DEFAULT_MODEL, help="model for the photo (name or path)")
+    parser.add_argument("--photo-model", default=pretrained.DEFAULT_MODEL, help="model for the photo (name or path)")
     args = parser.parse_args(argv)
     quiet_tensorflow()
     from pixinpix_tf import demo

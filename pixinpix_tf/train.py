@@ -122,7 +122,8 @@ class HealthCheck(keras.callbacks.Callback):
 
     def _std_ratio(self, training: bool) -> float:
         """Spread of the revealed probe images relative to the secrets'; leaves the model's state as it was."""
-        saved = [v.numpy() for v in self.model.non_trainable_variables]  # batch-norm moving statistics
+        # A training-mode call updates batch norm's moving statistics: keep them to put back.
+        saved = [v.numpy() for v in self.model.non_trainable_variables] if training else []
         revealed = keras.ops.convert_to_numpy(self.model(self.probe, training=training)["revealed"])
         for variable, value in zip(self.model.non_trainable_variables, saved):
             variable.assign(value)
