@@ -51,6 +51,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     p("--base-filters", type=int, help="channels at full resolution, doubled at each level (default: 16)")
     p("--init-from", help="start from this model's weights (pretrained name, run directory or .keras file) "
       "instead of random ones, e.g. to continue training a shipped model")
+    p("--zoom", type=float, help="train on random crops enlarged by up to this factor, like tiles of "
+      "larger photos (default: from the preset, 1 = off)")
     p("--data-dir", help="tfds data directory (default: tfds' default, which honours TFDS_DATA_DIR)")
     p("--seed", type=int, help="seed for pairing, shuffling and initialisation (default: 0)")
     p("--out", required=True, help="run directory; rerunning the same command into it resumes")
@@ -60,7 +62,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 _OVERRIDES = ("epochs", "batch_size", "learning_rate", "optimizer", "loss_weights", "train_size", "test_size",
-              "image_size", "secret_channels", "depth", "base_filters", "seed", "init_from")
+              "image_size", "secret_channels", "depth", "base_filters", "seed", "init_from", "zoom")
 
 
 def config_from_args(args: argparse.Namespace):

@@ -75,6 +75,10 @@ class Config:
         init_from: start from the weights of this model (pretrained name, run
             directory or .keras file, with the same architecture) instead of
             random ones; None: random initialisation.
+        zoom: training covers and secrets are random square crops enlarged
+            back to the image size by a factor drawn uniformly from [1, zoom],
+            so they look like tiles of photos larger than the training images;
+            1: no zoom. Test pairs are never zoomed.
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -92,6 +96,7 @@ class Config:
     seed: int = 0
     mixed_precision: bool = False
     init_from: str | None = None
+    zoom: float = 1.0
 
     def validate(self) -> None:
         self.model.validate()
@@ -106,6 +111,8 @@ class Config:
                 raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)}")
         if not self.learning_rate > 0:
             raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if not self.zoom >= 1:
+            raise ConfigError(f"zoom must be >= 1, got {self.zoom}")
         if len(self.loss_weights) != 2 or min(self.loss_weights) < 0:
             raise ConfigError(f"loss_weights must be two numbers >= 0, got {self.loss_weights}")
 

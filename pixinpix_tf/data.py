@@ -11,7 +11,7 @@ files (searched recursively). Every image becomes uint8 at the model's size:
 
 Pairs are `({"cover", "secret"}, {"stego": cover, "revealed": secret})` float32
 in [0, 1]. Training pairs are drawn at random and reshuffled every epoch,
-reproducibly from the seed; test pairs are fixed.
+reproducibly from the seed (and zoomed if `Config.zoom` > 1); test pairs are fixed.
 """
 
 from __future__ import annotations
@@ -200,6 +200,21 @@ def _to_float(images: tf.Tensor) -> tf.Tensor:
     return tf.cast(images, tf.float32) / 255.0
 
 
+def random_zoom(image: tf.Tensor, max_zoom: float, seed: tf.Tensor) -> tf.Tensor:
+    """A random square crop of a uint8 (size, size, C) image enlarged back to size x size.
+
+    The crop side is drawn uniformly from [size / max_zoom, size], its place
+    uniformly; `seed` is a stateless-random seed of shape (2,).
+    """
+    size, channels = image.shape[0], image.shape[-1]
+    smallest = max(1, round(size / max_zoom))
+    side_seed, crop_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    side = tf.random.stateless_uniform([], side_seed, minval=smallest, maxval=size + 1, dtype=tf.int32)
+    crop = tf.image.stateless_random_crop(image, tf.stack([side, side, channels]), crop_seed)
+    enlarged = tf.image.resize(tf.cast(crop, tf.float32), (size, size), method="bicubic")
+    return tf.ensure_shape(tf.cast(tf.clip_by_value(tf.round(enlarged), 0, 255), tf.uint8), image.shape)
+
+
 def paired_images(cfg: Config, training: bool, data_dir: str | None = None) -> tf.data.Dataset:
     """Unbatched (cover uint8, secret uint8, secret label) triples, paired at random.
 
@@ -221,7 +236,18 @@ def paired_images(cfg: Config, training: bool, data_dir: str | None = None) -> t
     covers = pool(cfg.cover, 3, seed)
     secrets = pool(cfg.secret, cfg.model.secret_channels, seed + 1)
     pairs = tf.data.Dataset.zip(covers, secrets).take(n)
-    return pairs.map(lambda cover, secret: (cover[0], secret[0], secret[1]))
+    pairs = pairs.map(lambda cover, secret: (cover[0], secret[0], secret[1]))
+    if not (training and cfg.zoom > 1):
+        return pairs
+    # a fresh random number per pair and epoch, reproducible from the seed
+    randoms = tf.data.Dataset.random(seed=seed + 2, rerandomize_each_iteration=True)
+
+    def zoom(triple, number):
+        cover, secret, label = triple
+        seeds = tf.random.experimental.stateless_split(tf.stack([number, tf.constant(seed, tf.int64)]), 2)
+        return random_zoom(cover, cfg.zoom, seeds[0]), random_zoom(secret, cfg.zoom, seeds[1]), label
+
+    return tf.data.Dataset.zip(pairs, randoms).map(zoom, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def make_pairs(cfg: Config, training: bool, data_dir: str | None = None) -> tf.data.Dataset:

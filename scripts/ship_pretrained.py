@@ -81,11 +81,12 @@ def model_card(name: str, stages: list[dict], results: dict, photos: dict[str, d
     cfg = stages[-1]["config"]
     head = results["pixinpix"]["8bit"]
     epochs = sum(s["epochs"] for s in stages)
+    pairs = sum(s["epochs"] * s["config"]["train_size"] for s in stages)
     hours = sum(s["training_hours"] for s in stages)
     lines = [
         f"# {name}", "",
         f"PixInPix twin U-Nets hiding `{cfg['secret']}` secrets in `{cfg['cover']}` covers, trained by "
-        f"`pixinpix train` for {epochs} epochs of {cfg['train_size']:,} pairs in {len(stages)} stage(s) "
+        f"`pixinpix train` for {epochs} epochs ({pairs:,} training pairs) in {len(stages)} stage(s) "
         f"({hours:.1f} h of training on 2 CPU cores), shipped from `{stages[-1]['run']}` by "
         f"`scripts/ship_pretrained.py`. Weights are stored in float16 ({size_mb:.1f} MB); all figures below are "
         f"measured on these float16 weights (`pixinpix evaluate {name}` reproduces the table).", "",
@@ -93,10 +94,12 @@ def model_card(name: str, stages: list[dict], results: dict, photos: dict[str, d
            "a local stand-in for the paper's `imagenet_resized/32x32`, which could not be downloaded where this "
            "model was trained.", ""] if cfg["secret"].startswith("tiny_imagenet32") else []),
         "## Training stages", "",
-        "| stage | run | started from | learning rate, loss weights | epochs | hours |", "|---|---|---|---|---|---|",
+        "| stage | run | started from | learning rate, loss weights | zoom | epochs x pairs | hours |",
+        "|---|---|---|---|---|---|---|",
         *(f"| {i} | `{s['run']}` | {s['config'].get('init_from') or 'random weights'} | "
           f"{s['config']['learning_rate']:g}, {s['config']['loss_weights'][0]:g} / "
-          f"{s['config']['loss_weights'][1]:g} | {s['epochs']} | {s['training_hours']:.1f} |"
+          f"{s['config']['loss_weights'][1]:g} | {s['config'].get('zoom', 1.0):g} | "
+          f"{s['epochs']} x {s['config']['train_size']:,} | {s['training_hours']:.1f} |"
           for i, s in enumerate(stages, 1)), "",
         "## Training config (last stage)", "", "```json", json.dumps(cfg, indent=2), "```", "",
         f"## `pixinpix evaluate` figures ({results['pairs']:,} test pairs, 8-bit stego)", "",

@@ -26,7 +26,7 @@ def test_help_lists_commands_and_every_train_option(capsys):
     text = capsys.readouterr().out
     for option in ("--cover", "--secret", "--preset", "--epochs", "--batch-size", "--learning-rate", "--optimizer",
                    "--loss-weights", "--train-size", "--test-size", "--data-dir", "--seed", "--out", "--strategy",
-                   "--depth", "--base-filters", "--init-from"):
+                   "--depth", "--base-filters", "--init-from", "--zoom"):
         assert option in text
 
 
@@ -38,6 +38,7 @@ def test_help_lists_commands_and_every_train_option(capsys):
         (["--epochs", "-1"], "epochs must be >= 0"),
         (["--base-filters", "0"], "base_filters must be a positive integer"),
         (["--optimizer", "rmsprop"], "unknown optimizer"),
+        (["--zoom", "0.5"], "zoom must be >= 1"),
         (["--cover", "no_such_dataset_xyz", "--preset", "tiny"], "unknown dataset 'no_such_dataset_xyz'"),
     ],
 )

@@ -160,3 +160,35 @@ def test_real_pipeline_on_shared_data(cfg):
     assert secrets.shape == (50, 32, 32, 3)
     assert secrets[:, :2].max() == 0.0  # MNIST padding is black
     assert tf.reduce_max(secrets) > 0.9
+
+
+def test_random_zoom_enlarges_a_crop_and_zoom_one_is_the_identity():
+    image = tf.constant(np.random.default_rng(0).integers(0, 256, (32, 32, 3)), tf.uint8)
+    seed = tf.constant([3, 4], tf.int64)
+    np.testing.assert_array_equal(data.random_zoom(image, 1.0, seed), image)
+    zoomed = data.random_zoom(image, 4.0, seed).numpy()
+    assert zoomed.shape == (32, 32, 3) and zoomed.dtype == np.uint8
+    np.testing.assert_array_equal(zoomed, data.random_zoom(image, 4.0, seed))  # same seed, same crop
+
+    def roughness(x):
+        return np.abs(np.diff(x.astype(float), axis=0)).mean()
+
+    assert roughness(zoomed) < 0.8 * roughness(image.numpy())  # an enlarged crop of noise is smoother
+
+
+def test_zoom_changes_training_pairs_reproducibly_and_never_test_pairs(cfg, mock_tfds):
+    zoomed = cfg.replace(zoom=4.0)
+    with mock_tfds(30):
+        plain, once, again = (first_epoch(make_pairs(c, training=True)) for c in (cfg, zoomed, zoomed))
+        test_plain, test_zoomed = (first_epoch(make_pairs(c, training=False)) for c in (cfg, zoomed))
+
+    def stack(epoch, key):
+        return np.concatenate([x[key] for x, _ in epoch])
+
+    for key in ("cover", "secret"):
+        np.testing.assert_array_equal(stack(once, key), stack(again, key))
+        assert not np.array_equal(stack(once, key), stack(plain, key))
+        np.testing.assert_array_equal(stack(test_plain, key), stack(test_zoomed, key))
+    for inputs, targets in once:  # the targets are the zoomed inputs
+        np.testing.assert_array_equal(targets["stego"], inputs["cover"])
+        np.testing.assert_array_equal(targets["revealed"], inputs["secret"])
