@@ -50,8 +50,9 @@ def training_summary(run: Path) -> dict:
         rows = list(csv.DictReader(f))
     config = json.loads((run / "config.json").read_text())
     seconds = sum(config["train_size"] / float(r["images_per_second"]) for r in rows)
+    best = min(rows, key=lambda r: float(r["val_loss"]))
     return {"run": run.name, "config": config, "epochs": len({r["epoch"] for r in rows}),
-            "training_hours": seconds / 3600}
+            "best_epoch": int(best["epoch"]) + 1, "training_hours": seconds / 3600}
 
 
 def training_stages(run: Path, init_run: Path | None = None) -> list[dict]:
@@ -94,12 +95,14 @@ def model_card(name: str, stages: list[dict], results: dict, photos: dict[str, d
            "a local stand-in for the paper's `imagenet_resized/32x32`, which could not be downloaded where this "
            "model was trained.", ""] if cfg["secret"].startswith("tiny_imagenet32") else []),
         "## Training stages", "",
-        "| stage | run | started from | learning rate, loss weights | zoom | epochs x pairs | hours |",
-        "|---|---|---|---|---|---|---|",
+        "Each stage keeps its epoch of lowest validation loss (`best.keras`): the next stage starts from it, "
+        "and the last one is shipped.", "",
+        "| stage | run | started from | learning rate, loss weights | zoom | epochs x pairs | hours | kept epoch |",
+        "|---|---|---|---|---|---|---|---|",
         *(f"| {i} | `{s['run']}` | {s['config'].get('init_from') or 'random weights'} | "
           f"{s['config']['learning_rate']:g}, {s['config']['loss_weights'][0]:g} / "
           f"{s['config']['loss_weights'][1]:g} | {s['config'].get('zoom', 1.0):g} | "
-          f"{s['epochs']} x {s['config']['train_size']:,} | {s['training_hours']:.1f} |"
+          f"{s['epochs']} x {s['config']['train_size']:,} | {s['training_hours']:.1f} | {s.get('best_epoch', '?')} |"
           for i, s in enumerate(stages, 1)), "",
         "## Training config (last stage)", "", "```json", json.dumps(cfg, indent=2), "```", "",
         f"## `pixinpix evaluate` figures ({results['pairs']:,} test pairs, 8-bit stego)", "",
