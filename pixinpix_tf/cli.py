@@ -50,7 +50,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     p("--depth", type=int, help="down-sampling steps per U-Net (default: 5)")
     p("--base-filters", type=int, help="channels at full resolution, doubled at each level (default: 16)")
     p("--init-from", help="start from this model's weights (pretrained name, run directory or .keras file) "
-      "instead of random ones, e.g. to continue training a shipped model")
+      "instead of random ones, e.g. to continue training a shipped model; with a larger --base-filters "
+      "it grows that model, keeping what it computes")
     p("--zoom", type=float, help="train on random crops enlarged by up to this factor, like tiles of "
       "larger photos (default: from the preset, 1 = off)")
     p("--data-dir", help="tfds data directory (default: tfds' default, which honours TFDS_DATA_DIR)")

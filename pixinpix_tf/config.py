@@ -73,8 +73,10 @@ class Config:
         train_size, test_size: number of (cover, secret) pairs per epoch.
         mixed_precision: compute in bfloat16 (outputs stay float32).
         init_from: start from the weights of this model (pretrained name, run
-            directory or .keras file, with the same architecture) instead of
-            random ones; None: random initialisation.
+            directory or .keras file, with the same architecture, or with fewer
+            base filters: its weights then fill the leading channels, so
+            training starts from what it computes) instead of random ones;
+            None: random initialisation.
         zoom: training covers and secrets are random square crops enlarged
             back to the image size by a factor drawn uniformly from [1, zoom],
             so they look like tiles of photos larger than the training images;

@@ -9,6 +9,8 @@ Example:
 
 from __future__ import annotations
 
+import re
+
 import keras
 import numpy as np
 from keras import layers, ops
@@ -193,3 +195,41 @@ class PixInPix(keras.Model):
             )
             parts.append(ops.convert_to_numpy(network(chunk, training=False)))
         return np.concatenate(parts).astype(np.float32)
+
+
+def grow_weights(model: PixInPix, narrower: PixInPix) -> None:
+    """Set `model`'s weights from `narrower`, a PixInPix with the same shape but fewer channels.
+
+    Each layer's old weights fill the leading channels of its wider weights, and the
+    weights from the extra input channels to the old output channels are zeroed, so
+    `model` computes exactly what `narrower` does. The extra channels keep their
+    fresh initialisation and start learning with the next gradient step.
+    """
+    for network, old_network in ((model.hider, narrower.hider), (model.revealer, narrower.revealer)):
+        for layer in network.layers:
+            if layer.weights:
+                old_layer = old_network.get_layer(layer.name)
+                layer.set_weights([_embed(new, old, layer) for new, old in
+                                   zip(layer.get_weights(), old_layer.get_weights())])
+
+
+def _embed(new: np.ndarray, old: np.ndarray, layer) -> np.ndarray:
+    """`old` in the leading channels of `new`, with extra inputs cut off from old outputs."""
+    grown = new.copy()
+    if new.ndim == 1:  # bias, batch-norm scale, offset and statistics: one value per output channel
+        grown[: len(old)] = old
+        return grown
+    # Conv2D kernels are (h, w, in, out); Conv2DTranspose kernels are (h, w, out, in).
+    in_axis, out_axis = (3, 2) if isinstance(layer, layers.Conv2DTranspose) else (2, 3)
+    old_in, new_in = old.shape[in_axis], new.shape[in_axis]
+    if re.search(r"_up\d+_conv1$", layer.name):  # input: [up-convolution, skip] concatenated, each half grown
+        kept = np.concatenate([np.arange(old_in // 2), new_in // 2 + np.arange(old_in // 2)])
+    else:
+        kept = np.arange(old_in)
+    index = [slice(None)] * 4
+    index[out_axis] = slice(0, old.shape[out_axis])
+    index[in_axis] = np.setdiff1d(np.arange(new_in), kept)
+    grown[tuple(index)] = 0.0
+    index[in_axis] = kept
+    grown[tuple(index)] = old
+    return grown

@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from pixinpix_tf.config import STRATEGIES, Config, ConfigError
 from pixinpix_tf.data import make_pairs
-from pixinpix_tf.model import PixInPix
+from pixinpix_tf.model import PixInPix, grow_weights
 
 
 class TrainingFailed(RuntimeError):
@@ -176,8 +176,8 @@ def _fix_keras_multi_worker(model: keras.Model, dist: tf.distribute.Strategy, ba
     tf_trainer.reduce_per_replica = reduce_per_replica
 
 
-def _initial_weights(cfg: Config) -> list[np.ndarray]:
-    """The weights of the model `cfg.init_from` names; ConfigError if missing or of another architecture."""
+def _start_model(cfg: Config):
+    """The model `cfg.init_from` names; ConfigError if missing, or of another shape or wider than this run's."""
     from pixinpix_tf.evaluate import EvaluationError, load_model
 
     try:
@@ -185,9 +185,11 @@ def _initial_weights(cfg: Config) -> list[np.ndarray]:
     except EvaluationError as err:
         raise ConfigError(f"--init-from: {err}") from None
     theirs = {k: v for k, v in start.get_config().items() if k in vars(cfg.model)}
-    if theirs != vars(cfg.model):
-        raise ConfigError(f"--init-from {cfg.init_from}: its architecture {theirs} differs from this run's")
-    return start.get_weights()
+    ours = vars(cfg.model)
+    if {**theirs, "base_filters": 0} != {**ours, "base_filters": 0} or theirs["base_filters"] > ours["base_filters"]:
+        raise ConfigError(f"--init-from {cfg.init_from}: its architecture {theirs} differs from this run's "
+                          "(only --base-filters may grow)")
+    return start
 
 
 def _best_val_loss(history_csv: Path) -> float | None:
@@ -236,7 +238,7 @@ def run(cfg: Config, out: str | Path, data_dir: str | None = None, strategy: str
     workdir = out if is_chief else out / f".worker-{index}"
     train_ds = make_pairs(cfg, training=True, data_dir=data_dir)
     test_ds = make_pairs(cfg, training=False, data_dir=data_dir)
-    initial_weights = _initial_weights(cfg) if cfg.init_from else None  # checked before anything is written
+    start = _start_model(cfg) if cfg.init_from else None  # checked before anything is written
     workdir.mkdir(parents=True, exist_ok=True)
     if is_chief:
         _write_config(out, cfg)
@@ -248,8 +250,8 @@ def run(cfg: Config, out: str | Path, data_dir: str | None = None, strategy: str
         steps = math.ceil(cfg.train_size / cfg.batch_size)
         with dist.scope():
             model = PixInPix.from_model_config(cfg.model, name="pixinpix")
-            if initial_weights:
-                model.set_weights(initial_weights)
+            if start is not None:
+                grow_weights(model, start)
             compile_model(model, cfg, steps)
         probe_inputs, probe_targets = next(iter(test_ds))
         if strategy == "multi-worker":

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from pixinpix_tf.config import Config, ConfigError, ModelConfig, get_preset
-from pixinpix_tf.model import PixInPix
+from pixinpix_tf.model import PixInPix, grow_weights
 
 from conftest import TINY_MODEL
 
@@ -149,6 +149,23 @@ def test_residual_stego_is_the_cover_plus_a_clipped_change_with_gradient_through
         tape.watch(change)
         total = tf.reduce_sum(AddClipped()([tf.constant(pair["cover"][:1]), change]))
     np.testing.assert_array_equal(tape.gradient(total, change), 1.0)
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_a_grown_model_computes_what_the_narrower_one_did(batch_norm):
+    shape = dict(TINY_MODEL, convs_per_step=2, batch_norm=batch_norm, residual_stego=True)
+    narrower = PixInPix(**shape)
+    rng = np.random.default_rng(0)
+    for weight in narrower.weights:  # trained-looking weights and batch-norm statistics
+        weight.assign(rng.normal(1.0 if "variance" in weight.path else 0.0, 0.3, weight.shape).astype("float32"))
+    wider, fresh = PixInPix(**dict(shape, base_filters=8)), PixInPix(**dict(shape, base_filters=8))
+    grow_weights(wider, narrower)
+    x = random_pair()
+    before, after, untouched = (m(x, training=False) for m in (narrower, wider, fresh))
+    for key in ("stego", "revealed"):
+        np.testing.assert_allclose(np.asarray(after[key]), np.asarray(before[key]), atol=1e-5)
+        assert np.abs(np.asarray(untouched[key]) - np.asarray(before[key])).max() > 1e-2
+    assert wider.count_params() > 3 * narrower.count_params()
 
 
 def test_a_few_training_steps_lower_the_loss():

@@ -122,8 +122,16 @@ def test_init_from_starts_from_another_models_weights_and_refuses_a_mismatch(tmp
     continued = keras.models.load_model(tmp_path / "second" / "last.keras", compile=False)
     for before, after in zip(start.trainable_weights, continued.trainable_weights):
         np.testing.assert_allclose(np.asarray(before), np.asarray(after), atol=1e-6)
-    with pytest.raises(ConfigError, match="architecture"):
-        run(cfg.replace(init_from=str(tmp_path / "first"), base_filters=8), tmp_path / "third", verbose=0)
+    # A wider run (more base filters) starts from the narrower model's function.
+    run(cfg.replace(init_from=str(tmp_path / "first"), base_filters=8, learning_rate=1e-12), tmp_path / "wider",
+        verbose=0)
+    wider = keras.models.load_model(tmp_path / "wider" / "last.keras", compile=False)
+    probe = _probe()
+    for key in ("stego", "revealed"):
+        np.testing.assert_allclose(np.asarray(wider(probe)[key]), np.asarray(start(probe)[key]), atol=1e-4)
+    for other in ({"base_filters": 2}, {"depth": 1}):
+        with pytest.raises(ConfigError, match="architecture"):
+            run(cfg.replace(init_from=str(tmp_path / "first"), **other), tmp_path / "third", verbose=0)
     with pytest.raises(ConfigError, match="no such run directory"):
         run(cfg.replace(init_from=str(tmp_path / "missing")), tmp_path / "fourth", verbose=0)
     assert not (tmp_path / "third").exists() and not (tmp_path / "fourth").exists()
