@@ -97,9 +97,11 @@ def model_card(name: str, stages: list[dict], results: dict, photos: dict[str, d
         "## Training stages", "",
         "Each stage keeps its epoch of lowest validation loss (`best.keras`): the next stage starts from it, "
         "and the last one is shipped.", "",
-        "| stage | run | started from | learning rate, loss weights | zoom | epochs x pairs | hours | kept epoch |",
-        "|---|---|---|---|---|---|---|---|",
+        "| stage | run | started from | network | learning rate, loss weights | zoom | epochs x pairs | hours "
+        "| kept epoch |",
+        "|---|---|---|---|---|---|---|---|---|",
         *(f"| {i} | `{s['run']}` | {s['config'].get('init_from') or 'random weights'} | "
+          f"depth {s['config']['model']['depth']}, {s['config']['model']['base_filters']} base filters | "
           f"{s['config']['learning_rate']:g}, {s['config']['loss_weights'][0]:g} / "
           f"{s['config']['loss_weights'][1]:g} | {s['config'].get('zoom', 1.0):g} | "
           f"{s['epochs']} x {s['config']['train_size']:,} | {s['training_hours']:.1f} | {s.get('best_epoch', '?')} |"

@@ -72,14 +72,17 @@ def test_continuing_a_shipped_model_keeps_its_training_history_in_the_card(shipp
     first_run, folder = shipped
     cfg = Config.from_json((first_run / "config.json").read_text())
     more = tmp_path / "tiny-more"
-    run(cfg.replace(init_from="tiny-test", epochs=2, learning_rate=5e-4, train_size=32, zoom=2.0), more, verbose=0)
+    wider = cfg.model.base_filters * 2  # the second stage also grows the network
+    run(cfg.replace(init_from="tiny-test", epochs=2, learning_rate=5e-4, train_size=32, zoom=2.0,
+                    base_filters=wider), more, verbose=0)
     ship(more, folder.parent)
     stages = json.loads((folder / "stages.json").read_text())
     assert [(s["run"], s["epochs"], s["config"]["init_from"]) for s in stages] == [
         ("tiny-run", 1, None), ("tiny-more", 2, "tiny-test")]
     card = (folder / "MODEL_CARD.md").read_text()
     assert f"for 3 epochs ({cfg.train_size + 2 * 32:,} training pairs) in 2 stage(s)" in card
-    assert "| 2 | `tiny-more` | tiny-test | 0.0005, 1 / 0.75 | 2 | 2 x 32 |" in card
+    assert (f"| 2 | `tiny-more` | tiny-test | depth {cfg.model.depth}, {wider} base filters | 0.0005, 1 / 0.75 | 2 "
+            "| 2 x 32 |") in card
     with (more / "history.csv").open() as f:
         val_losses = [float(row["val_loss"]) for row in csv.DictReader(f)]
     assert stages[1]["best_epoch"] == 1 + val_losses.index(min(val_losses))  # the epoch best.keras holds
