@@ -21,7 +21,7 @@ from PIL import Image
 from pixinpix_tf.images import to_uint8
 
 TileFn = Callable[..., np.ndarray]
-CHUNK_TILES = 256  # tiles per network call: bounds memory for any image size
+CHUNK_TILES = 128  # tiles per network call: bounds memory for any image size
 
 
 def fit_secret(secret: np.ndarray, height: int, width: int, keep_aspect: bool = False) -> np.ndarray:
