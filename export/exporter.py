@@ -8,7 +8,7 @@ Layout of an export folder DIR:
     DIR/onnx/hide.onnx, reveal.onnx, pixinpix.onnx
 
 Everything is written into a temporary folder inside DIR, checked against Keras
-(max |difference| <= 1e-5 for every signature and ONNX file, at batch sizes 1
+(max |difference| <= 1e-4 for every signature and ONNX file, at batch sizes 1
 and 5) and only then moved into place; a failure leaves nothing behind.
 """
 
@@ -29,7 +29,10 @@ from pixinpix_tf.model import PixInPix
 from pixinpix_tf.export.runtime import METADATA
 
 FORMATS = ("saved_model", "onnx")
-TOLERANCE = 1e-5
+# Float32 sums in another order (onnxruntime runs the convolutions in NCHW) differ by up to
+# about 1e-5 on the shipped 5.7 M-weight networks; 1e-4 is still 1/39 of an 8-bit level, while a
+# wrong conversion is off by far more.
+TOLERANCE = 1e-4
 PARITY_BATCHES = (1, 5)
 
 

@@ -79,3 +79,12 @@ def test_the_demo_with_the_shipped_models(tmp_path):
     assert min(row["revealed_psnr"] for row in digits) > DEMO_DIGIT_REVEALED_PSNR
     assert photo["stego_psnr"] > BUNDLED_STEGO_PSNR and photo["revealed_psnr"] > BUNDLED_REVEALED_PSNR
     assert (tmp_path / "demo" / "digits.png").is_file() and (tmp_path / "demo" / "photo.png").is_file()
+
+
+def test_the_default_model_exports_to_onnx_within_the_parity_limit(tmp_path):
+    from pixinpix_tf.export import exporter
+
+    metadata = exporter.export_model(pretrained.DEFAULT_MODEL, tmp_path / "export", formats=("onnx",))
+    assert {f"{name}.onnx@{batch}" for name in ("hide", "reveal", "pixinpix") for batch in exporter.PARITY_BATCHES} \
+        <= set(metadata["parity_max_abs_difference"])
+    assert max(metadata["parity_max_abs_difference"].values()) <= exporter.TOLERANCE
