@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from pixinpix_tf import evaluate, pretrained
@@ -53,7 +54,8 @@ def resolve_model(model: PixInPix | str | Path | None) -> PixInPix:
     return _cached_pretrained(folder) if folder else load_model(model)
 
 
-def hide(cover, secret, model: PixInPix | str | Path | None = None, keep_aspect: bool = False) -> np.ndarray:
+def hide(cover, secret, model: PixInPix | str | Path | None = None, keep_aspect: bool = False,
+         refine_steps: int = 0, progress: bool = False) -> np.ndarray:
     """The 8-bit stego image (the cover's size) hiding `secret` in `cover`.
 
     Args:
@@ -62,10 +64,26 @@ def hide(cover, secret, model: PixInPix | str | Path | None = None, keep_aspect:
         model: a PixInPix model, a pretrained name, a run directory or `.keras` file;
             None for the default pretrained model.
         keep_aspect: fit the secret inside the cover with black bars instead of stretching it.
+        refine_steps: optimise the stego pixels against the revealing network for this many
+            steps (`pixinpix_tf.refine`): a better revealed secret for more time; 0 for none.
+        progress: show a progress bar over the cover's tiles.
     """
     model = resolve_model(model)
-    return hide_image(model.hide, as_uint8_image(cover, 3), as_uint8_image(secret, model.secret_channels),
-                      tile=model.image_size, keep_aspect=keep_aspect)
+    return hide_image(functools.partial(model.hide, refine_steps=refine_steps), as_uint8_image(cover, 3),
+                      as_uint8_image(secret, model.secret_channels), tile=model.image_size,
+                      keep_aspect=keep_aspect, progress=_progress_bar() if progress else None)
+
+
+def _progress_bar():
+    """A `tiling.Progress` callback drawing a Keras progress bar over tiles."""
+    progbar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal progbar
+        progbar = progbar or keras.utils.Progbar(total, unit_name="tile")
+        progbar.update(done)
+
+    return update
 
 
 def reveal(stego, model: PixInPix | str | Path | None = None) -> np.ndarray:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import keras
@@ -98,8 +99,11 @@ def _digit_accuracy(classifier, images: np.ndarray, labels: np.ndarray) -> float
 
 
 def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, labels: np.ndarray | None = None,
-                    seed: int = 0, verbose: int = 1) -> dict:
-    """Every number of the evaluation, for uint8 covers and secrets (and secret labels, if digits)."""
+                    seed: int = 0, verbose: int = 1, refine_steps: int = 0) -> dict:
+    """Every number of the evaluation, for uint8 covers and secrets (and secret labels, if digits).
+
+    `refine_steps`: refine PixInPix's stego images (`pixinpix_tf.refine`) before everything else.
+    """
     steps = 2 + sum(len(d.strengths) for d in DISTORTIONS.values()) * (1 + len(LSB_BITS))
     progress = keras.utils.Progbar(steps, verbose=verbose, unit_name="pass")
 
@@ -114,13 +118,14 @@ def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, la
             for name, d in DISTORTIONS.items()
         }
 
-    stego = model.hide(covers, secrets, batch_size=500)
+    stego = model.hide(covers, secrets, batch_size=500, refine_steps=refine_steps)
     stego_uint8 = to_uint8(stego)
     revealed_float = model.reveal(stego, batch_size=500) * 255.0
     progress.add(1)
     revealed_uint8 = reveal(stego_uint8)
     results = {
         "pairs": int(len(covers)),
+        "refine_steps": refine_steps,
         "pixinpix": {
             "float": {"stego": metrics.compare(covers, stego * 255.0),
                       "revealed": metrics.compare(secrets, revealed_float)},
@@ -154,6 +159,35 @@ def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, la
     results["samples"] = {"covers": covers[:6], "stego": stego_uint8[:6], "secrets": secrets[:6],
                           "revealed": revealed_uint8[:6]}
     return results
+
+
+def photo_figures(model: PixInPix, folder: str | Path, refine_steps: int = 0,
+                  distortions: tuple[tuple[str, float], ...] = ()) -> dict:
+    """Mean figures on a folder of PNG photos, each hiding the next (in name order),
+    through `api.hide` and `api.reveal` (tiles, 8-bit): stego and revealed PSNR/SSIM,
+    seconds per hide, and the revealed PSNR after each (distortion name, strength)."""
+    from pixinpix_tf import api
+    from pixinpix_tf.images import read_image
+    from pixinpix_tf.tiling import fit_secret
+
+    files = sorted(Path(folder).glob("*.png"))
+    rows = []
+    for cover_file, secret_file in zip(files, files[1:] + files[:1]):
+        cover = read_image(cover_file, 3)
+        secret = fit_secret(read_image(secret_file, model.secret_channels), *cover.shape[:2])
+        start = time.perf_counter()
+        stego = api.hide(cover, secret, model, refine_steps=refine_steps)
+        seconds = time.perf_counter() - start
+        revealed = api.reveal(stego, model)
+        rows.append([metrics.psnr(cover, stego)[0], metrics.ssim(cover, stego)[0],
+                     metrics.psnr(secret, revealed)[0], metrics.ssim(secret, revealed)[0], seconds]
+                    + [metrics.psnr(secret, api.reveal(DISTORTIONS[name](stego[None], strength)[0], model))[0]
+                       for name, strength in distortions])
+    means = np.mean(rows, axis=0)
+    figures = dict(zip(["stego_psnr", "stego_ssim", "revealed_psnr", "revealed_ssim", "seconds_per_hide"], means))
+    figures["revealed_psnr_after"] = {f"{name} {DISTORTIONS[name].label(strength)}": means[5 + i]
+                                      for i, (name, strength) in enumerate(distortions)}
+    return {"photos": len(files), **figures}
 
 
 def _row(label: str, result: dict) -> str:
@@ -267,7 +301,8 @@ def write_outputs(results: dict, out: str | Path, title: str) -> None:
 
 
 def run(model_path: str | Path, out: str | Path, cover: str | None = None, secret: str | None = None,
-        num: int = 10_000, data_dir: str | None = None, seed: int | None = None, verbose: int = 1) -> dict:
+        num: int = 10_000, data_dir: str | None = None, seed: int | None = None, verbose: int = 1,
+        refine_steps: int = 0) -> dict:
     """Evaluate a trained model on `num` test pairs and write the outputs to `out`.
 
     Cover, secret and seed default to those of the model's run (else cifar10,
@@ -280,7 +315,9 @@ def run(model_path: str | Path, out: str | Path, cover: str | None = None, secre
                        secret_channels=model.secret_channels, depth=model.depth)
     covers, secrets, labels = test_pairs(cfg, data_dir)
     digits = Source.parse(cfg.secret).name == "mnist"  # other labels are not digits
-    results = evaluate_arrays(model, covers, secrets, labels if digits else None, seed=cfg.seed, verbose=verbose)
+    results = evaluate_arrays(model, covers, secrets, labels if digits else None, seed=cfg.seed, verbose=verbose,
+                              refine_steps=refine_steps)
     results.update(model=str(resolve_model_path(model_path)), cover=cfg.cover, secret=cfg.secret, seed=cfg.seed)
-    write_outputs(results, out, f"PixInPix evaluation: {cfg.secret} hidden in {cfg.cover}")
+    refined = f", stego refined for {refine_steps} steps" if refine_steps else ""
+    write_outputs(results, out, f"PixInPix evaluation: {cfg.secret} hidden in {cfg.cover}{refined}")
     return results

@@ -17,6 +17,7 @@ from keras import layers, ops
 
 from pixinpix_tf.config import ModelConfig
 from pixinpix_tf.images import as_float_images
+from pixinpix_tf.refine import refine_stego
 from pixinpix_tf.unet import unet
 
 
@@ -159,13 +160,14 @@ class PixInPix(keras.Model):
     def from_model_config(cls, config: ModelConfig, **kwargs) -> "PixInPix":
         return cls(**vars(config), **kwargs)
 
-    def hide(self, cover, secret, batch_size: int = 256) -> np.ndarray:
+    def hide(self, cover, secret, batch_size: int = 256, refine_steps: int = 0) -> np.ndarray:
         """Stego images for `cover` and `secret` at the model's image size.
 
         Args:
             cover: (H, W, 3) or (N, H, W, 3), uint8 or float in [0, 1]; numpy or tf.
             secret: the same with `secret_channels` channels.
             batch_size: images per forward pass.
+            refine_steps: steps of `refine.refine_stego` against the revealer (0: the hider's stego).
 
         Returns:
             float32 stego image(s) in [0, 1], batched like `cover`.
@@ -175,6 +177,11 @@ class PixInPix(keras.Model):
         if len(covers) != len(secrets):
             raise ValueError(f"got {len(covers)} covers but {len(secrets)} secrets")
         stego = self._predict(self.hider, {"cover": covers, "secret": secrets}, batch_size)
+        if refine_steps:
+            stego = np.concatenate([
+                refine_stego(self.revealer, covers[i : i + batch_size], secrets[i : i + batch_size],
+                             stego[i : i + batch_size], refine_steps)
+                for i in range(0, len(stego), batch_size)])
         return stego[0] if single else stego
 
     def reveal(self, stego, batch_size: int = 256) -> np.ndarray:

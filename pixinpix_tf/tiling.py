@@ -21,6 +21,7 @@ from PIL import Image
 from pixinpix_tf.images import to_uint8
 
 TileFn = Callable[..., np.ndarray]
+Progress = Callable[[int, int], None]  # progress(tiles done, tiles in all)
 CHUNK_TILES = 128  # tiles per network call: bounds memory for any image size
 
 
@@ -59,7 +60,8 @@ def _from_tiles(tiles: np.ndarray, rows: int, columns: int) -> np.ndarray:
         rows * tile, columns * tile, channels)
 
 
-def _map_tiles(fn: TileFn, images: list[np.ndarray], out_channels: int, tile: int, chunk: int) -> np.ndarray:
+def _map_tiles(fn: TileFn, images: list[np.ndarray], out_channels: int, tile: int, chunk: int,
+               progress: Progress | None = None) -> np.ndarray:
     """Apply `fn` to aligned tiles of `images` (same height and width), a band of tile rows at a time."""
     height, width = images[0].shape[:2]
     padded = [_pad(image, tile) for image in images]
@@ -70,11 +72,13 @@ def _map_tiles(fn: TileFn, images: list[np.ndarray], out_channels: int, tile: in
         last = min(rows, first + rows_per_band)
         tiles = [_to_tiles(image[first * tile : last * tile], tile) for image in padded]
         out[first * tile : last * tile] = _from_tiles(to_uint8(fn(*tiles)), last - first, columns)
+        if progress:
+            progress(last * columns, rows * columns)
     return out[:height, :width]
 
 
 def hide_image(hide: TileFn, cover: np.ndarray, secret: np.ndarray, tile: int = 32,
-               keep_aspect: bool = False, chunk: int = CHUNK_TILES) -> np.ndarray:
+               keep_aspect: bool = False, chunk: int = CHUNK_TILES, progress: Progress | None = None) -> np.ndarray:
     """The uint8 stego image, of the cover's size, for uint8 HWC `cover` and `secret` of any size.
 
     Args:
@@ -84,12 +88,13 @@ def hide_image(hide: TileFn, cover: np.ndarray, secret: np.ndarray, tile: int = 
         tile: the networks' image size.
         keep_aspect: fit the secret inside the cover's size with black bars instead of stretching it.
         chunk: tiles per call of `hide`.
+        progress: called with (tiles done, tiles in all) after each call of `hide`.
     """
     height, width = cover.shape[:2]
     if height < tile or width < tile:
         raise ValueError(f"the cover is {width}x{height}; it must be at least {tile}x{tile}")
     secret = fit_secret(secret, height, width, keep_aspect)
-    return _map_tiles(hide, [cover, secret], 3, tile, chunk)
+    return _map_tiles(hide, [cover, secret], 3, tile, chunk, progress)
 
 
 def reveal_image(reveal: TileFn, stego: np.ndarray, secret_channels: int, tile: int = 32,

@@ -22,28 +22,6 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-
-
-def photo_figures(model, folder: Path) -> dict:
-    """Mean stego and revealed PSNR/SSIM on a folder of photos, each hiding the next."""
-    from pixinpix_tf import api, metrics
-    from pixinpix_tf.images import read_image
-    from pixinpix_tf.tiling import fit_secret
-
-    files = sorted(folder.glob("*.png"))
-    rows = []
-    for cover_file, secret_file in zip(files, files[1:] + files[:1]):
-        cover = read_image(cover_file, 3)
-        secret = fit_secret(read_image(secret_file, model.secret_channels), *cover.shape[:2])
-        stego = api.hide(cover, secret, model)
-        revealed = api.reveal(stego, model)
-        rows.append([metrics.psnr(cover, stego)[0], metrics.ssim(cover, stego)[0],
-                     metrics.psnr(secret, revealed)[0], metrics.ssim(secret, revealed)[0]])
-    means = np.mean(rows, axis=0)
-    return {"photos": len(files), "stego_psnr": means[0], "stego_ssim": means[1], "revealed_psnr": means[2],
-            "revealed_ssim": means[3]}
-
 
 def training_summary(run: Path) -> dict:
     with (run / "history.csv").open() as f:
@@ -150,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     results = evaluate.run(folder, args.eval_out or run / f"eval-{args.name}", num=args.num,
                            data_dir=args.data_dir, verbose=1)
     shipped = load_folder(folder)
-    photos = {Path(f).name: photo_figures(shipped, Path(f)) for f in args.photos}
+    photos = {Path(f).name: evaluate.photo_figures(shipped, Path(f)) for f in args.photos}
     size_mb = (folder / "weights.npz").stat().st_size / 2**20
     card = model_card(args.name, stages, results, photos, size_mb)
     (folder / "MODEL_CARD.md").write_text(card)

@@ -99,6 +99,7 @@ def bad_inputs(tmp: Path):
         ([cover, secret, "-o", str(tmp / "no" / "such" / "out.png")], "does not exist"),
         ([cover, secret, "-o", str(tmp / "out.jpg")], "lossy"),
         ([cover, secret, "-o", str(tmp / "out.bmp")], "*.png"),
+        ([cover, secret, "-o", str(tmp / "out.png"), "--refine", "-1"], "--refine must be >= 0"),
     ]
 
 

@@ -92,6 +92,21 @@ def test_evaluate_on_a_tiny_mock_setup_writes_all_outputs(tmp_path, mock_tfds, c
         assert (out / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_evaluate_refine_refines_the_stego_images_and_says_so(tmp_path, mock_tfds, capsys):
+    model_file = tmp_path / "model.keras"
+    PixInPix(image_size=32, depth=2, base_filters=4, max_filters=8, convs_per_step=1).save(model_file)
+    with mock_tfds(24):
+        for steps in (0, 5):
+            assert main(["evaluate", str(model_file), "--cover", "cifar10", "--secret", "mnist", "--num", "8",
+                         "--out", str(tmp_path / f"eval{steps}"), "--verbose", "0", "--refine", str(steps)]) == 0
+    plain, refined = (json.loads((tmp_path / f"eval{steps}" / "metrics.json").read_text()) for steps in (0, 5))
+    assert plain["refine_steps"] == 0 and refined["refine_steps"] == 5
+    assert refined["pixinpix"]["8bit"]["stego"] != plain["pixinpix"]["8bit"]["stego"]
+    assert "stego refined for 5 steps" in (tmp_path / "eval5" / "report.md").read_text()
+    assert main(["evaluate", str(model_file), "--refine", "-2"]) == 2
+    assert "--refine must be >= 0" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("make_path, message", [
     (lambda tmp: tmp / "missing.keras", "no such run directory or .keras file"),
     (lambda tmp: tmp, "holds no best.keras"),

@@ -6,6 +6,7 @@ import pytest
 
 from pixinpix_tf.config import Config, ConfigError, ModelConfig, get_preset
 from pixinpix_tf.model import PixInPix, grow_weights
+from pixinpix_tf.refine import COVER_WEIGHT, refine_stego
 
 from conftest import TINY_MODEL
 
@@ -191,3 +192,21 @@ def test_model_config_validation():
         get_preset("paper").replace(epochs=-1).validate()
     with pytest.raises(ConfigError, match="unknown preset 'nope'"):
         get_preset("nope")
+
+
+def test_refining_lowers_the_revealed_error_of_the_stored_8bit_stego():
+    model = PixInPix(**TINY_MODEL)
+    pair = random_pair(n=4)
+
+    def objective(stego):
+        stored = np.round(stego * 255) / 255
+        revealed = keras.ops.convert_to_numpy(model.revealer(stored))
+        return np.mean((revealed - pair["secret"]) ** 2) + COVER_WEIGHT * np.mean((stego - pair["cover"]) ** 2)
+
+    plain = model.hide(pair["cover"], pair["secret"])
+    refined = model.hide(pair["cover"], pair["secret"], refine_steps=20)
+    assert refined.shape == plain.shape and refined.min() >= 0.0 and refined.max() <= 1.0
+    assert objective(refined) < 0.9 * objective(plain)
+    assert np.array_equal(refine_stego(model.revealer, pair["cover"], pair["secret"], plain, 0), plain)
+    with pytest.raises(ValueError, match="steps must be >= 0"):
+        model.hide(pair["cover"], pair["secret"], refine_steps=-1)
