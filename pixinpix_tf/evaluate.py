@@ -104,8 +104,15 @@ def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, la
 
     `refine_steps`: refine PixInPix's stego images (`pixinpix_tf.refine`) before everything else.
     """
-    steps = 2 + sum(len(d.strengths) for d in DISTORTIONS.values()) * (1 + len(LSB_BITS))
+    refine_chunks = range(0, len(covers), 500) if refine_steps else range(0)
+    steps = 2 + len(refine_chunks) + sum(len(d.strengths) for d in DISTORTIONS.values()) * (1 + len(LSB_BITS))
     progress = keras.utils.Progbar(steps, verbose=verbose, unit_name="pass")
+
+    def refined_hide(start: int) -> np.ndarray:
+        chunk = slice(start, start + 500)
+        stego = model.hide(covers[chunk], secrets[chunk], batch_size=500, refine_steps=refine_steps)
+        progress.add(1)
+        return stego
 
     def reveal(stego_uint8: np.ndarray) -> np.ndarray:
         revealed = to_uint8(model.reveal(stego_uint8, batch_size=500))
@@ -118,7 +125,10 @@ def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, la
             for name, d in DISTORTIONS.items()
         }
 
-    stego = model.hide(covers, secrets, batch_size=500, refine_steps=refine_steps)
+    if refine_steps:
+        stego = np.concatenate([refined_hide(start) for start in refine_chunks])
+    else:
+        stego = model.hide(covers, secrets, batch_size=500)
     stego_uint8 = to_uint8(stego)
     revealed_float = model.reveal(stego, batch_size=500) * 255.0
     progress.add(1)
