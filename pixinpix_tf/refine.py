@@ -27,9 +27,9 @@ def refine_stego(revealer: keras.Model, covers: np.ndarray, secrets: np.ndarray,
     """
     if steps < 0:
         raise ValueError(f"refinement steps must be >= 0, got {steps}")
-    stego = tf.Variable(np.asarray(stegos, np.float32))
     if steps == 0:
-        return stego.numpy()
+        return np.asarray(stegos, np.float32)
+    stego = tf.Variable(np.asarray(stegos, np.float32))
     covers, secrets = tf.constant(covers, tf.float32), tf.constant(secrets, tf.float32)
     optimizer = keras.optimizers.Adam(learning_rate)
     optimizer.build([stego])
