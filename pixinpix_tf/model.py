@@ -17,7 +17,7 @@ from keras import layers, ops
 
 from pixinpix_tf.config import ModelConfig
 from pixinpix_tf.images import as_float_images
-from pixinpix_tf.refine import refine_stego
+from pixinpix_tf.refine import refine_stego, round_8bit_straight_through
 from pixinpix_tf.unet import unet
 
 
@@ -26,8 +26,7 @@ class Quantize8Bit(layers.Layer):
     """Round [0, 1] images to 8-bit levels; the gradient passes straight through."""
 
     def call(self, x):
-        rounded = ops.round(ops.clip(x, 0.0, 1.0) * 255.0) / 255.0
-        return x + ops.stop_gradient(rounded - x)
+        return round_8bit_straight_through(x)
 
 
 @keras.saving.register_keras_serializable(package="pixinpix_tf")

@@ -19,6 +19,10 @@ PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 # The model `hide`/`reveal` use when none is given: the one with the better
 # figures on natural photos (Kodak, see its model card).
 DEFAULT_MODEL = "imagenet-in-cifar10"
+# Stego refinement steps (`pixinpix_tf.refine`) that `hide` runs unless told
+# otherwise: on Kodak they lift the default model's revealed PSNR from 29.1 to
+# 33.4 dB (the goal is 30) for 18x the time of the hiding network alone.
+DEFAULT_REFINE_STEPS = 10
 
 
 class PretrainedError(LookupError):

@@ -10,41 +10,67 @@ stego image with the same revealing network.
 
 from __future__ import annotations
 
+import functools
+
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 LEARNING_RATE = 2e-3  # in [0, 1] pixel units: about half an 8-bit level per step
 COVER_WEIGHT = 3.0  # weight of the stego-vs-cover MSE against the revealed-vs-secret MSE
+
+
+def round_8bit_straight_through(x):
+    """`x` in [0, 1] rounded to 8-bit levels, as a PNG stores it; the gradient passes straight through."""
+    rounded = ops.round(ops.clip(x, 0.0, 1.0) * 255.0) / 255.0
+    return x + ops.stop_gradient(rounded - x)
 
 
 def refine_stego(revealer: keras.Model, covers: np.ndarray, secrets: np.ndarray, stegos: np.ndarray,
                  steps: int, learning_rate: float = LEARNING_RATE, cover_weight: float = COVER_WEIGHT) -> np.ndarray:
     """`steps` Adam steps on float [0, 1] `stegos` (N, H, W, 3); returns the refined float32 stegos.
 
-    Minimises MSE(revealer(round8(stego)), secret) + cover_weight * MSE(stego, cover),
-    keeping the stego pixels in [0, 1].
+    Minimises MSE(revealer(round8(stego)), secret) + cover_weight * MSE(stego, cover) of
+    each image, keeping the stego pixels in [0, 1]. Images are refined independently: a
+    tile's result does not depend on the batch it is in.
     """
     if steps < 0:
         raise ValueError(f"refinement steps must be >= 0, got {steps}")
     if steps == 0:
         return np.asarray(stegos, np.float32)
-    stego = tf.Variable(np.asarray(stegos, np.float32))
-    covers, secrets = tf.constant(covers, tf.float32), tf.constant(secrets, tf.float32)
-    optimizer = keras.optimizers.Adam(learning_rate)
-    optimizer.build([stego])
+    refined = _refiner(revealer)(tf.constant(covers, tf.float32), tf.constant(secrets, tf.float32),
+                                 tf.constant(stegos, tf.float32), tf.constant(steps),
+                                 tf.constant(learning_rate, tf.float32), tf.constant(cover_weight, tf.float32))
+    return refined.numpy()
 
-    @tf.function
-    def step():
-        with tf.GradientTape() as tape:
-            rounded = tf.round(tf.clip_by_value(stego, 0.0, 1.0) * 255.0) / 255.0
-            stored = stego + tf.stop_gradient(rounded - stego)
-            revealed = tf.cast(revealer(stored, training=False), tf.float32)
-            loss = tf.reduce_mean(tf.square(revealed - secrets)) + cover_weight * tf.reduce_mean(
-                tf.square(stego - covers))
-        optimizer.apply_gradients([(tape.gradient(loss, stego), stego)])
-        stego.assign(tf.clip_by_value(stego, 0.0, 1.0))
 
-    for _ in range(steps):
-        step()
-    return stego.numpy()
+@functools.lru_cache(maxsize=4)
+def _refiner(revealer: keras.Model):
+    """The refinement loop for `revealer`, traced once for any batch and image size (no graph per call)."""
+    rgb, secret = tf.TensorSpec([None, None, None, 3], tf.float32), tf.TensorSpec([None, None, None, None], tf.float32)
+    scalar = tf.TensorSpec([], tf.float32)
+
+    @tf.function(input_signature=[rgb, secret, rgb, tf.TensorSpec([], tf.int32), scalar, scalar])
+    def refine(covers, secrets, stegos, steps, learning_rate, cover_weight):
+        beta1, beta2, epsilon = 0.9, 0.999, 1e-7  # Adam, as keras.optimizers.Adam
+
+        def step(t, stego, m, v):
+            with tf.GradientTape() as tape:
+                tape.watch(stego)
+                revealed = tf.cast(revealer(round_8bit_straight_through(stego), training=False), tf.float32)
+                loss = tf.reduce_sum(  # the sum of per-image losses: each image's gradient is its own
+                    tf.reduce_mean(tf.square(revealed - secrets), axis=(1, 2, 3))
+                    + cover_weight * tf.reduce_mean(tf.square(stego - covers), axis=(1, 2, 3)))
+            gradient = tape.gradient(loss, stego)
+            m = beta1 * m + (1.0 - beta1) * gradient
+            v = beta2 * v + (1.0 - beta2) * tf.square(gradient)
+            t += 1
+            count = tf.cast(t, tf.float32)
+            rate = learning_rate * tf.sqrt(1.0 - beta2**count) / (1.0 - beta1**count)
+            return t, tf.clip_by_value(stego - rate * m / (tf.sqrt(v) + epsilon), 0.0, 1.0), m, v
+
+        zeros = tf.zeros_like(stegos)
+        return tf.while_loop(lambda t, *_: t < steps, step, (tf.constant(0), stegos, zeros, zeros))[1]
+
+    return refine

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pixinpix_tf import api
+from pixinpix_tf import api, pretrained
 from pixinpix_tf.cli import main
 from pixinpix_tf.images import as_uint8_image, read_image
 from pixinpix_tf.model import PixInPix
@@ -67,8 +67,11 @@ def test_python_api_takes_pil_or_numpy_of_any_size_and_returns_8bit(model_file):
     revealed = api.reveal(stego, model)
     assert revealed.shape == (128, 192, 3) and revealed.dtype == np.uint8
     # the same tiles as the 32x32 model itself: the first tile equals a direct call
-    direct = model.hide(as_uint8_image(cover, 3)[:32, :32], fit_secret(np.asarray(secret), 128, 192)[:32, :32])
-    assert np.abs(stego[:32, :32].astype(int) - np.round(direct * 255)).max() <= 1
+    tile_cover, tile_secret = as_uint8_image(cover, 3)[:32, :32], fit_secret(np.asarray(secret), 128, 192)[:32, :32]
+    for steps in (0, pretrained.DEFAULT_REFINE_STEPS):
+        direct = model.hide(tile_cover, tile_secret, refine_steps=steps)
+        tiled = stego if steps else api.hide(cover, secret, model, refine_steps=0)
+        assert np.abs(tiled[:32, :32].astype(int) - np.round(direct * 255)).max() <= 1
 
 
 def test_hide_and_reveal_commands_round_trip_the_bundled_pair(model_file, tmp_path, capsys):

@@ -207,6 +207,8 @@ def test_refining_lowers_the_revealed_error_of_the_stored_8bit_stego():
     refined = model.hide(pair["cover"], pair["secret"], refine_steps=20)
     assert refined.shape == plain.shape and refined.min() >= 0.0 and refined.max() <= 1.0
     assert objective(refined) < 0.9 * objective(plain)
+    alone = model.hide(pair["cover"][:1], pair["secret"][:1], refine_steps=20)  # independent of its batch
+    assert np.abs(np.round(alone * 255) - np.round(refined[:1] * 255)).max() <= 1
     assert np.array_equal(refine_stego(model.revealer, pair["cover"], pair["secret"], plain, 0), plain)
     with pytest.raises(ValueError, match="steps must be >= 0"):
         model.hide(pair["cover"], pair["secret"], refine_steps=-1)

@@ -38,7 +38,8 @@ def test_shipped_model_has_card_and_float16_weights_close_to_the_run(shipped):
     run_dir, folder = shipped
     assert pretrained.available() == ["tiny-test"]
     card = (folder / "MODEL_CARD.md").read_text()
-    for text in ("Training config", "`pixinpix evaluate` figures", "| stego |", "| revealed |", "Photos: samples"):
+    for text in ("Training config", "`pixinpix evaluate` figures", "| stego |", "| revealed |", "Photos: samples",
+                 f"| `--refine {pretrained.DEFAULT_REFINE_STEPS}` (default) |", "| `--refine 0` |"):
         assert text in card
     with np.load(folder / "weights.npz") as arrays:
         assert all(arrays[k].dtype == np.float16 for k in arrays.files)
