@@ -47,7 +47,9 @@ def refine_stego(revealer: keras.Model, covers: np.ndarray, secrets: np.ndarray,
 
 @functools.lru_cache(maxsize=4)
 def _refiner(revealer: keras.Model):
-    """The refinement loop for `revealer`, traced once for any batch and image size (no graph per call)."""
+    """The refinement loop for `revealer`, traced once for any batch and image size (no graph per call).
+
+    Cached for the last four revealers, as `api` caches pretrained models."""
     rgb, secret = tf.TensorSpec([None, None, None, 3], tf.float32), tf.TensorSpec([None, None, None, None], tf.float32)
     scalar = tf.TensorSpec([], tf.float32)
 
