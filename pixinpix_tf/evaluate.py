@@ -104,11 +104,11 @@ def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, la
 
     `refine_steps`: refine PixInPix's stego images (`pixinpix_tf.refine`) before everything else.
     """
-    refine_chunks = range(0, len(covers), 500) if refine_steps else range(0)
-    steps = 2 + len(refine_chunks) + sum(len(d.strengths) for d in DISTORTIONS.values()) * (1 + len(LSB_BITS))
+    chunks = range(0, len(covers), 500)
+    steps = 2 + len(chunks) + sum(len(d.strengths) for d in DISTORTIONS.values()) * (1 + len(LSB_BITS))
     progress = keras.utils.Progbar(steps, verbose=verbose, unit_name="pass")
 
-    def refined_hide(start: int) -> np.ndarray:
+    def hide(start: int) -> np.ndarray:
         chunk = slice(start, start + 500)
         stego = model.hide(covers[chunk], secrets[chunk], batch_size=500, refine_steps=refine_steps)
         progress.add(1)
@@ -125,10 +125,7 @@ def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, la
             for name, d in DISTORTIONS.items()
         }
 
-    if refine_steps:
-        stego = np.concatenate([refined_hide(start) for start in refine_chunks])
-    else:
-        stego = model.hide(covers, secrets, batch_size=500)
+    stego = np.concatenate([hide(start) for start in chunks])
     stego_uint8 = to_uint8(stego)
     revealed_float = model.reveal(stego, batch_size=500) * 255.0
     progress.add(1)
