@@ -58,7 +58,7 @@ def resolve_model(model: PixInPix | str | Path | None) -> PixInPix:
 
 
 def hide(cover, secret, model: PixInPix | str | Path | None = None, keep_aspect: bool = False,
-         refine_steps: int = pretrained.DEFAULT_REFINE_STEPS, progress: bool = False) -> np.ndarray:
+         refine_steps: int | None = None, progress: bool = False) -> np.ndarray:
     """The 8-bit stego image (the cover's size) hiding `secret` in `cover`.
 
     Args:
@@ -69,10 +69,14 @@ def hide(cover, secret, model: PixInPix | str | Path | None = None, keep_aspect:
         keep_aspect: fit the secret inside the cover with black bars instead of stretching it.
         refine_steps: optimise the stego pixels against the revealing network for this many
             steps (`pixinpix_tf.refine`): a better revealed secret for more time; 0 for the
-            hiding network's stego alone (about 18x faster on photos).
+            hiding network's stego alone (about 18x faster on photos); None:
+            `pretrained.DEFAULT_REFINE_STEPS`, or 0 for a model with `embed_bits`, which
+            cannot be refined.
         progress: show a progress bar over the cover's tiles.
     """
     model = resolve_model(model)
+    if refine_steps is None:
+        refine_steps = 0 if model.embed_bits else pretrained.DEFAULT_REFINE_STEPS
     return hide_image(functools.partial(model.hide, refine_steps=refine_steps), as_uint8_image(cover, 3),
                       as_uint8_image(secret, model.secret_channels), tile=model.image_size,
                       keep_aspect=keep_aspect, progress=_progress_bar() if progress else None)

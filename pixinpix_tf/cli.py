@@ -49,9 +49,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     p("--secret-channels", type=int, help="1 = grayscale secret, 3 = RGB (default: 3)")
     p("--depth", type=int, help="down-sampling steps per U-Net (default: 5)")
     p("--base-filters", type=int, help="channels at full resolution, doubled at each level (default: 16)")
+    p("--embed-bits", type=int, help="k > 0: the hiding net writes a learned k-bit code into the k low bits "
+      "of the cover; 0: it outputs the stego image (default: from the preset)")
     p("--init-from", help="start from this model's weights (pretrained name, run directory or .keras file) "
       "instead of random ones, e.g. to continue training a shipped model; with a larger --base-filters "
       "it grows that model, keeping what it computes")
+    p("--train-only", choices=("hider", "revealer"),
+      help="train this network alone; the other keeps its weights (default: both)")
     p("--zoom", type=float, help="train on random crops enlarged by up to this factor, like tiles of "
       "larger photos (default: from the preset, 1 = off)")
     p("--data-dir", help="tfds data directory (default: tfds' default, which honours TFDS_DATA_DIR)")
@@ -63,7 +67,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 _OVERRIDES = ("epochs", "batch_size", "learning_rate", "optimizer", "loss_weights", "train_size", "test_size",
-              "image_size", "secret_channels", "depth", "base_filters", "seed", "init_from", "zoom")
+              "image_size", "secret_channels", "depth", "base_filters", "embed_bits", "seed", "init_from",
+              "zoom", "train_only")
 
 
 def config_from_args(args: argparse.Namespace):
@@ -176,11 +181,12 @@ def _image_command(argv: list[str] | None, command: str) -> int:
         parser.add_argument("secret", help="secret image (any size; resized to the cover's size)")
         parser.add_argument("--keep-aspect", action="store_true",
                             help="fit the secret inside the cover's size with black bars instead of stretching it")
-        parser.add_argument("--refine", type=int, default=pretrained.DEFAULT_REFINE_STEPS, metavar="STEPS",
+        parser.add_argument("--refine", type=int, metavar="STEPS",
                             help="optimise the stego pixels against the revealing network for STEPS steps: "
                             "a better revealed secret for more time, a forward and backward pass of the "
-                            f"revealing network per step (default: {pretrained.DEFAULT_REFINE_STEPS}; 0 for the "
-                            "hiding network's stego alone, about 18x faster on photos)")
+                            f"revealing network per step (default: {pretrained.DEFAULT_REFINE_STEPS}, or 0 for "
+                            "a model with embed_bits; 0 for the hiding network's stego alone, about 18x faster "
+                            "on photos)")
     else:
         parser.add_argument("stego", help="stego image written by `pixinpix hide`")
         parser.add_argument("--secret", help="the original secret, for --report")
@@ -194,7 +200,7 @@ def _image_command(argv: list[str] | None, command: str) -> int:
     args = parser.parse_args(argv)
     if command == "reveal" and args.report and not args.secret:
         return fail("--report needs --secret FILE to compare the revealed image with")
-    if command == "hide" and args.refine < 0:
+    if command == "hide" and args.refine is not None and args.refine < 0:
         return fail(f"--refine must be >= 0, got {args.refine}")
     quiet_tensorflow()
     from pixinpix_tf import api, metrics, tiling
@@ -211,7 +217,7 @@ def _image_command(argv: list[str] | None, command: str) -> int:
         if command == "hide":
             secret = read_image(args.secret, model.secret_channels)
             result = api.hide(first, secret, model, keep_aspect=args.keep_aspect, refine_steps=args.refine,
-                              progress=args.refine > 0)
+                              progress=args.refine != 0)
             reference = first
         else:
             result = api.reveal(first, model)

@@ -3,8 +3,9 @@
 For each test pair the stego image is revealed as computed (float) and as a
 user stores it (rounded to 8 bits, exactly what a PNG round trip gives; the
 headline), then after each distortion of the 8-bit stego image. LSB
-substitution with k = 1..4 bits goes through the same 8-bit path and the same
-distortions. Revealed images are rounded to 8 bits too, except in the float row.
+substitution with k = 1..4 bits, plain and nearest-level (`lsb.lsb_hide`), goes
+through the same 8-bit path and the same distortions. Revealed images are
+rounded to 8 bits too, except in the float row.
 
 Outputs in the output folder: `metrics.json` (every number), `report.md` (the
 tables), `samples.png` (cover, stego, secret, revealed, |stego - cover| x 10)
@@ -30,6 +31,8 @@ from pixinpix_tf.lsb import lsb_hide, lsb_reveal
 from pixinpix_tf.model import PixInPix
 
 LSB_BITS = (1, 2, 3, 4)
+# result key -> (bits, nearest): plain substitution, and the nearest level with those low bits
+LSB_METHODS = {**{f"k={b}": (b, False) for b in LSB_BITS}, **{f"k={b} nearest": (b, True) for b in LSB_BITS}}
 DIGIT_CLASSIFIER = Path(__file__).parent / "assets" / "digit_classifier.keras"
 
 
@@ -105,7 +108,7 @@ def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, la
     `refine_steps`: refine PixInPix's stego images (`pixinpix_tf.refine`) before everything else.
     """
     chunks = range(0, len(covers), 500)
-    steps = 2 + len(chunks) + sum(len(d.strengths) for d in DISTORTIONS.values()) * (1 + len(LSB_BITS))
+    steps = 2 + len(chunks) + sum(len(d.strengths) for d in DISTORTIONS.values()) * (1 + len(LSB_METHODS))
     progress = keras.utils.Progbar(steps, verbose=verbose, unit_name="pass")
 
     def hide(start: int) -> np.ndarray:
@@ -142,16 +145,16 @@ def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, la
         },
         "lsb": {},
     }
-    lsb_revealed = {}
-    for bits in LSB_BITS:
-        lsb_stego = lsb_hide(covers, secrets, bits)
+    lsb_revealed = {}  # bits -> revealed secrets (the same with or without `nearest`)
+    for key, (bits, nearest) in LSB_METHODS.items():
+        lsb_stego = lsb_hide(covers, secrets, bits, nearest)
         lsb_revealed[bits] = lsb_reveal(lsb_stego, bits)
 
         def lsb_reveal_step(images, bits=bits):
             progress.add(1)
             return lsb_reveal(images, bits)
 
-        results["lsb"][f"k={bits}"] = {
+        results["lsb"][key] = {
             "8bit": {"stego": metrics.compare(covers, lsb_stego),
                      "revealed": metrics.compare(secrets, lsb_revealed[bits])},
             "distortions": robustness(lsb_stego, lsb_reveal_step),
@@ -258,7 +261,7 @@ def plot_samples(samples: dict, path: Path) -> None:
 
 
 def plot_robustness(results: dict, path: Path) -> None:
-    """Revealed PSNR against distortion strength, PixInPix against LSB k = 1..4."""
+    """Revealed PSNR against distortion strength, PixInPix against LSB k = 1..4 (nearest-level dashed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -276,6 +279,7 @@ def plot_robustness(results: dict, path: Path) -> None:
             points = sorted([(0, result["8bit"]["revealed"]["psnr"]["mean"])] + [
                 (s, result["distortions"][name][distortion.label(s)]["psnr"]["mean"]) for s in distortion.strengths])
             ax.plot(*zip(*points), marker="o", linewidth=2.5 if label == "PixInPix" else 1,
+                    linestyle="--" if "nearest" in label else "-",
                     color="black" if label == "PixInPix" else None, label=label)
         ax.set_title(name)
         ax.set_xlabel(distortion.unit if name != "jpeg" else "100 - quality")
@@ -288,6 +292,25 @@ def plot_robustness(results: dict, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def headline(result: dict) -> dict:
+    """The mean 8-bit stego and revealed PSNR of one method's results: {"stego": dB, "revealed": dB}."""
+    return {part: result["8bit"][part]["psnr"]["mean"] for part in ("stego", "revealed")}
+
+
+def plot_lsb_lines(ax, lsb: dict[str, dict]) -> None:
+    """The LSB points of `results["lsb"]`-style {key: {"stego", "revealed"} PSNR} on `ax`, one
+    line for plain substitution and one for the nearest level, each labelled with k."""
+    for nearest, style in ((False, "s--"), (True, "^:")):
+        line = {k: p for k, p in lsb.items() if k.endswith("nearest") == nearest}
+        if not line:
+            continue
+        ax.plot([p["stego"] for p in line.values()], [p["revealed"] for p in line.values()], style,
+                label="LSB k = 1..4" + (", nearest level" if nearest else ""))
+        for k, p in line.items():
+            ax.annotate(k.split()[0], (p["stego"], p["revealed"]), textcoords="offset points", xytext=(4, -10),
+                        fontsize=8)
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -316,6 +339,8 @@ def run(model_path: str | Path, out: str | Path, cover: str | None = None, secre
     mnist and 0); the pairs are the same fixed test pairs that training validated on.
     """
     model = load_model(model_path)
+    if refine_steps and model.embed_bits:
+        raise EvaluationError(f"{model_path}: a model with embed_bits cannot be refined; leave out --refine")
     base = run_config(model_path) or get_preset("paper")
     cfg = base.replace(cover=cover or base.cover, secret=secret or base.secret, test_size=num,
                        seed=base.seed if seed is None else seed, image_size=model.image_size,

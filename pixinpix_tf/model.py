@@ -39,6 +39,52 @@ class AddClipped(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="pixinpix_tf")
+class EmbedLowBits(layers.Layer):
+    """`[cover, code]` -> stego: each code value in [0, 1] rounded to `bits` bits and written
+    into the low bits of the cover's 8-bit level, choosing the nearest level with those low bits.
+
+    The change to the cover is at most 2**(bits - 1) levels. The gradient passes straight
+    through to the code: one code step is one 8-bit level of the stego image.
+    """
+
+    def __init__(self, bits: int, **kwargs):
+        super().__init__(**kwargs)
+        self.bits = bits
+
+    def call(self, inputs):
+        cover, code = inputs
+        period, top = 2.0**self.bits, 2.0**self.bits - 1.0
+        levels = ops.round(ops.clip(cover, 0.0, 1.0) * 255.0)
+        wanted = ops.round(ops.clip(code, 0.0, 1.0) * top)
+        stego = ops.round((levels - wanted) / period) * period + wanted
+        stego = ops.where(stego > 255.0, stego - period, ops.where(stego < 0.0, stego + period, stego))
+        linear = code * top / 255.0
+        return linear + ops.stop_gradient(stego / 255.0 - linear)
+
+    def get_config(self):
+        return {**super().get_config(), "bits": self.bits}
+
+
+@keras.saving.register_keras_serializable(package="pixinpix_tf")
+class ReadLowBits(layers.Layer):
+    """Stego in [0, 1] -> its 8-bit levels' `bits` low bits as codes in [0, 1] (straight-through gradient)."""
+
+    def __init__(self, bits: int, **kwargs):
+        super().__init__(**kwargs)
+        self.bits = bits
+
+    def call(self, stego):
+        period, top = 2.0**self.bits, 2.0**self.bits - 1.0
+        levels = ops.round(ops.clip(stego, 0.0, 1.0) * 255.0)
+        code = (levels - ops.floor(levels / period) * period) / top
+        linear = stego * 255.0 / top
+        return linear + ops.stop_gradient(code - linear)
+
+    def get_config(self):
+        return {**super().get_config(), "bits": self.bits}
+
+
+@keras.saving.register_keras_serializable(package="pixinpix_tf")
 class PixInPix(keras.Model):
     """Twin U-Nets: `cover` + `secret` -> `stego` (hider), `stego` -> `revealed` (revealer).
 
@@ -54,6 +100,11 @@ class PixInPix(keras.Model):
             gradient), as a user's stored PNG would be.
         residual_stego: the hider outputs a change added to the cover (clipped
             to [0, 1]) instead of a sigmoid image.
+        embed_bits: k > 0: the hider outputs a k-bit code per colour value that
+            `EmbedLowBits` writes into the cover's low bits, and the revealer
+            starts with `ReadLowBits`. Both U-Nets predict changes: the code is
+            the secret plus the hider's output, the revealed secret the code
+            read back plus the revealer's output. 0: the hider outputs the stego image.
 
     Inputs: `{"cover": (H, W, 3), "secret": (H, W, C)}`, float32 in [0, 1].
     Outputs: `{"stego": (H, W, 3), "revealed": (H, W, C)}`, float32 in [0, 1].
@@ -72,6 +123,7 @@ class PixInPix(keras.Model):
         batch_norm: bool = False,
         quantize_stego: bool = False,
         residual_stego: bool = False,
+        embed_bits: int = 0,
         **kwargs,
     ):
         ModelConfig(
@@ -84,6 +136,7 @@ class PixInPix(keras.Model):
             batch_norm,
             quantize_stego,
             residual_stego,
+            embed_bits,
         ).validate()
         unet_args = dict(
             depth=depth,
@@ -98,8 +151,14 @@ class PixInPix(keras.Model):
         hide_cover = keras.Input(shape + (3,), name="cover")
         hide_secret = keras.Input(shape + (secret_channels,), name="secret")
         x = layers.Concatenate(name="hide_input")([hide_cover, hide_secret])
-        x = unet(x, 3, name="hide", **unet_args)
-        if residual_stego:
+        x = unet(x, 3, name="hide", zero_output=bool(embed_bits), **unet_args)
+        if embed_bits:
+            # The code starts as the secret itself (plain k-bit quantisation); the U-Net learns a change to it.
+            secret_rgb = (hide_secret if secret_channels == 3
+                          else layers.Concatenate(name="hide_secret_rgb")([hide_secret] * 3))
+            code = AddClipped(dtype="float32", name="hide_code")([secret_rgb, x])
+            stego = EmbedLowBits(embed_bits, dtype="float32", name="stego")([hide_cover, code])
+        elif residual_stego:
             stego = AddClipped(dtype="float32", name="stego")([hide_cover, x])
         else:
             stego = layers.Activation("sigmoid", dtype="float32", name="stego")(x)
@@ -107,18 +166,29 @@ class PixInPix(keras.Model):
 
         # Revealing network: stego image only.
         reveal_stego = keras.Input(shape + (3,), name="stego")
-        x = unet(reveal_stego, secret_channels, name="reveal", **unet_args)
-        revealed = layers.Activation("sigmoid", dtype="float32", name="revealed")(x)
+        if embed_bits:
+            # The revealed secret starts as the code read back; the U-Net learns a change to it.
+            # float32 even under mixed precision: bfloat16 cannot hold 8-bit levels of [0, 1] values exactly
+            code = ReadLowBits(embed_bits, dtype="float32", name="reveal_code")(reveal_stego)
+            x = unet(code, secret_channels, name="reveal", zero_output=True, **unet_args)
+            if secret_channels == 1:
+                code = layers.Conv2D(1, 1, use_bias=False, trainable=False, kernel_initializer="ones",
+                                     name="reveal_code_sum")(code) / 3.0
+            revealed = AddClipped(dtype="float32", name="revealed")([code, x])
+        else:
+            x = unet(reveal_stego, secret_channels, name="reveal", **unet_args)
+            revealed = layers.Activation("sigmoid", dtype="float32", name="revealed")(x)
         revealer = keras.Model(reveal_stego, revealed, name="revealer")
 
         cover = keras.Input(shape + (3,), name="cover")
         secret = keras.Input(shape + (secret_channels,), name="secret")
         stego_out = hider({"cover": cover, "secret": secret})
-        reveal_in = Quantize8Bit(name="stego_8bit")(stego_out) if quantize_stego else stego_out
+        reveal_in = Quantize8Bit(dtype="float32", name="stego_8bit")(stego_out) if quantize_stego else stego_out
         revealed_out = revealer(reveal_in)
-        # Identity layers give the outer model's outputs the names `stego` and `revealed`.
-        stego_out = layers.Identity(name="stego")(stego_out)
-        revealed_out = layers.Identity(name="revealed")(revealed_out)
+        # Identity layers give the outer model's outputs the names `stego` and `revealed`
+        # (float32: under mixed precision the losses must see 8-bit levels exactly).
+        stego_out = layers.Identity(dtype="float32", name="stego")(stego_out)
+        revealed_out = layers.Identity(dtype="float32", name="revealed")(revealed_out)
         super().__init__(
             inputs={"cover": cover, "secret": secret},
             outputs={"stego": stego_out, "revealed": revealed_out},
@@ -135,6 +205,7 @@ class PixInPix(keras.Model):
         self.batch_norm = batch_norm
         self.quantize_stego = quantize_stego
         self.residual_stego = residual_stego
+        self.embed_bits = embed_bits
 
     def get_config(self):
         return {
@@ -149,6 +220,7 @@ class PixInPix(keras.Model):
             "batch_norm": self.batch_norm,
             "quantize_stego": self.quantize_stego,
             "residual_stego": self.residual_stego,
+            "embed_bits": self.embed_bits,
         }
 
     @classmethod
@@ -166,7 +238,8 @@ class PixInPix(keras.Model):
             cover: (H, W, 3) or (N, H, W, 3), uint8 or float in [0, 1]; numpy or tf.
             secret: the same with `secret_channels` channels.
             batch_size: images per forward pass.
-            refine_steps: steps of `refine.refine_stego` against the revealer (0: the hider's stego).
+            refine_steps: steps of `refine.refine_stego` against the revealer (0: the hider's stego;
+                must be 0 with `embed_bits`).
 
         Returns:
             float32 stego image(s) in [0, 1], batched like `cover`.
@@ -175,6 +248,9 @@ class PixInPix(keras.Model):
         secrets, _ = as_float_images(secret, self.secret_channels)
         if len(covers) != len(secrets):
             raise ValueError(f"got {len(covers)} covers but {len(secrets)} secrets")
+        if refine_steps and self.embed_bits:
+            raise ValueError("a model with embed_bits cannot be refined (its stego's low bits are the code); "
+                             "use 0 refinement steps")
         stego = self._predict(self.hider, {"cover": covers, "secret": secrets}, batch_size)
         if refine_steps:
             stego = np.concatenate([

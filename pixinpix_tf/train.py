@@ -252,6 +252,8 @@ def run(cfg: Config, out: str | Path, data_dir: str | None = None, strategy: str
             model = PixInPix.from_model_config(cfg.model, name="pixinpix")
             if start is not None:
                 grow_weights(model, start)
+            if cfg.train_only:  # the other network keeps its weights (and batch norm its statistics)
+                (model.revealer if cfg.train_only == "hider" else model.hider).trainable = False
             compile_model(model, cfg, steps)
         probe_inputs, probe_targets = next(iter(test_ds))
         if strategy == "multi-worker":

@@ -36,8 +36,12 @@ def unet(
     convs_per_step: int,
     batch_norm: bool,
     name: str,
+    zero_output: bool = False,
 ):
-    """Apply a U-Net to the tensor `x`; returns the 1x1-conv logits (float32)."""
+    """Apply a U-Net to the tensor `x`; returns the 1x1-conv logits (float32).
+
+    `zero_output`: the final 1x1 convolution starts at zero, so the U-Net starts by adding nothing.
+    """
     skips = []
     for i in range(depth):
         filters = level_filters(i, base_filters, max_filters)
@@ -51,4 +55,5 @@ def unet(
         x = layers.Concatenate(name=f"{name}_up{i + 1}_concat")([x, skips[i]])
         x = conv_stack(x, filters, convs_per_step, batch_norm, f"{name}_up{i + 1}")
     # The output layer stays in float32 under mixed precision: 8-bit accuracy matters.
-    return layers.Conv2D(out_channels, 1, dtype="float32", name=f"{name}_out_conv")(x)
+    return layers.Conv2D(out_channels, 1, dtype="float32", name=f"{name}_out_conv",
+                         kernel_initializer="zeros" if zero_output else "glorot_uniform")(x)

@@ -41,9 +41,7 @@ def plot(points: dict[float, dict], lsb: dict, path: Path, title: str) -> None:
     ax.plot(xs, ys, "o-", color="black", label="PixInPix (revealed-loss weight)")
     for w in sorted(points):
         ax.annotate(f"{w:g}", (points[w]["stego"], points[w]["revealed"]), textcoords="offset points", xytext=(4, 4))
-    ax.plot([p["stego"] for p in lsb.values()], [p["revealed"] for p in lsb.values()], "s--", label="LSB k = 1..4")
-    for k, p in lsb.items():
-        ax.annotate(k, (p["stego"], p["revealed"]), textcoords="offset points", xytext=(4, -10), fontsize=8)
+    evaluate.plot_lsb_lines(ax, lsb)
     ax.set_xlabel("stego PSNR vs cover (dB, 8-bit)")
     ax.set_ylabel("revealed PSNR vs secret (dB)")
     ax.set_title(title, fontsize=10)
@@ -52,10 +50,6 @@ def plot(points: dict[float, dict], lsb: dict, path: Path, title: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
-
-
-def headline(result: dict) -> dict:
-    return {"stego": result["8bit"]["stego"]["psnr"]["mean"], "revealed": result["8bit"]["revealed"]["psnr"]["mean"]}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -88,8 +82,8 @@ def main(argv: list[str] | None = None) -> None:
             result = json.loads(metrics_file.read_text())
         else:
             result = evaluate.run(run_dir, run_dir / "eval", num=args.num, data_dir=args.data_dir, verbose=0)
-        points[weight] = headline(result["pixinpix"])
-        lsb = {k: headline(r) for k, r in result["lsb"].items()}
+        points[weight] = evaluate.headline(result["pixinpix"])
+        lsb = {k: evaluate.headline(r) for k, r in result["lsb"].items()}
         point = points[weight]
         print(f"weight {weight:g}: stego {point['stego']:.2f} dB, revealed {point['revealed']:.2f} dB")
     (out / "tradeoff.json").write_text(json.dumps({"pixinpix": points, "lsb": lsb}, indent=2) + "\n")

@@ -138,3 +138,20 @@ def test_lossy_output_is_written_only_when_asked(model_file, tmp_path):
 def test_reveal_report_needs_the_secret(model_file, capsys):
     assert main(["reveal", str(SAMPLES / "cover.png"), "-o", "x.png", "--model", str(model_file), "--report"]) == 2
     assert "--secret" in capsys.readouterr().err
+
+
+def test_a_low_bits_model_hides_unrefined_by_default_and_refuses_refinement(tmp_path, capsys):
+    path = tmp_path / "lowbits.keras"
+    PixInPix(image_size=32, depth=2, base_filters=4, max_filters=8, convs_per_step=1, embed_bits=3).save(path)
+    model = api.load_model(path)
+    cover, secret = Image.open(SAMPLES / "cover.png"), Image.open(SAMPLES / "secret.png")
+    stego = api.hide(cover, secret, model)  # no refinement: an untrained model is plain 3-bit LSB hiding
+    np.testing.assert_array_equal(stego % 8, np.round(fit_secret(np.asarray(secret), 128, 192) / 255 * 7))
+    assert np.abs(stego.astype(int) - np.asarray(cover)).max() <= 7
+    with pytest.raises(ValueError, match="cannot be refined"):
+        api.hide(cover, secret, model, refine_steps=5)
+    out = tmp_path / "stego.png"
+    assert main(["hide", str(SAMPLES / "cover.png"), str(SAMPLES / "secret.png"), "-o", str(out),
+                 "--model", str(path), "--refine", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be refined" in err and err.count("\n") == 1 and not out.exists()

@@ -55,6 +55,17 @@ def test_lsb_recovers_exactly_the_k_most_significant_bits(bits):
     assert np.abs(revealed.astype(int) - secrets).max() <= 2 ** (8 - bits) // 2
 
 
+@pytest.mark.parametrize("bits", [1, 2, 3, 4])
+def test_nearest_level_lsb_hides_the_same_bits_closer_to_the_cover(bits):
+    covers, secrets = IMAGES, IMAGES[::-1]
+    plain, nearest = lsb_hide(covers, secrets, bits), lsb_hide(covers, secrets, bits, nearest=True)
+    np.testing.assert_array_equal(lsb_reveal(nearest, bits), lsb_reveal(plain, bits))
+    change = np.abs(nearest.astype(int) - covers)
+    assert (change <= np.abs(plain.astype(int) - covers)).all()
+    inside = (covers >= 2**bits) & (covers <= 255 - 2**bits)  # away from 0 and 255 a nearer level always exists
+    assert change[inside].max() <= 2 ** (bits - 1)
+
+
 @pytest.mark.parametrize("name", list(DISTORTIONS))
 def test_each_distortion_is_the_identity_at_zero_and_changes_the_image_otherwise(name):
     distortion = DISTORTIONS[name]
@@ -82,7 +93,7 @@ def test_evaluate_on_a_tiny_mock_setup_writes_all_outputs(tmp_path, mock_tfds, c
             assert set(results["pixinpix"][row][part]) == {"psnr", "ssim", "apd", "rmse"}
             assert set(results["pixinpix"][row][part]["psnr"]) == {"mean", "p5", "p25", "p50", "p75", "p95"}
     assert set(results["pixinpix"]["distortions"]) == set(DISTORTIONS)
-    assert set(results["lsb"]) == {"k=1", "k=2", "k=3", "k=4"}
+    assert set(results["lsb"]) == {f"k={k}{variant}" for k in (1, 2, 3, 4) for variant in ("", " nearest")}
     jpeg_rows = set(results["lsb"]["k=2"]["distortions"]["jpeg"])
     assert jpeg_rows == {"quality 95", "quality 90", "quality 75", "quality 50"}
     assert set(results["digit_accuracy"]) >= {"original", "pixinpix_8bit"}
@@ -135,8 +146,25 @@ def test_tradeoff_recipe_trains_one_model_per_weight_and_plots_them_with_lsb(tmp
     import_script("tradeoff").main(["--cover", covers, "--secret", secrets, "--preset", "tiny",
                                     "--weights", "0.5", "2", "--num", "8", "--out", str(out)])
     points = json.loads((out / "tradeoff.json").read_text())
-    assert set(points["pixinpix"]) == {"0.5", "2.0"} and set(points["lsb"]) == {"k=1", "k=2", "k=3", "k=4"}
+    assert set(points["pixinpix"]) == {"0.5", "2.0"} and set(points["lsb"]) == {
+        f"k={k}{variant}" for k in (1, 2, 3, 4) for variant in ("", " nearest")}
     for point in [*points["pixinpix"].values(), *points["lsb"].values()]:
         assert set(point) == {"stego", "revealed"} and all(np.isfinite(v) for v in point.values())
     assert (out / "w0.5" / "eval" / "metrics.json").is_file() and (out / "w2" / "best.keras").is_file()
     assert (out / "tradeoff.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_frontier_plots_evaluated_models_against_lsb(tmp_path, capsys):
+    from pixinpix_tf.evaluate import evaluate_arrays, write_outputs
+
+    model = PixInPix(image_size=32, depth=2, base_filters=4, max_filters=8, convs_per_step=1, embed_bits=3)
+    results = evaluate_arrays(model, IMAGES, IMAGES[::-1], verbose=0)
+    write_outputs(results, tmp_path / "eval", "tiny")
+    frontier = import_script("frontier")
+    frontier.main([f"tiny lowbits={tmp_path / 'eval'}", "--out", str(tmp_path / "f.png")])
+    stego, revealed = (results["pixinpix"]["8bit"][part]["psnr"]["mean"] for part in ("stego", "revealed"))
+    assert f"tiny lowbits: stego {stego:.2f} dB, revealed {revealed:.2f} dB" in capsys.readouterr().out
+    assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(SystemExit):
+        frontier.main([str(tmp_path), "--out", str(tmp_path / "g.png")])  # no LABEL=
+    assert not (tmp_path / "g.png").exists()

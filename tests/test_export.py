@@ -284,3 +284,13 @@ def test_runtime_hides_and_reveals_photos_of_any_size_like_the_keras_path(export
                            refine_steps=0)
     assert np.abs(keras_stego.astype(int) - stego).max() <= 1
     assert np.abs(api.reveal(stego, model).astype(int) - revealed).max() <= 1
+
+
+def test_a_low_bits_model_exports_with_parity(tmp_path):
+    run = tmp_path / "lowbits"
+    run.mkdir()
+    PixInPix(image_size=32, depth=2, base_filters=4, max_filters=8, convs_per_step=1, quantize_stego=True,
+             batch_norm=True, embed_bits=3).save(run / "best.keras")
+    parity = exporter.export_model(run, tmp_path / "out")["parity_max_abs_difference"]
+    for key in ("hide.onnx@5", "reveal.onnx@5", "pixinpix.onnx@5", "hide@5", "reveal@5"):
+        assert parity[key] <= 1e-5

@@ -55,7 +55,7 @@ def test_image_size_must_be_a_multiple_of_two_to_the_depth(size, depth):
 
 
 def test_config_json_round_trip():
-    for cfg in [get_preset(name) for name in ("paper", "fast", "tiny")]:
+    for cfg in [get_preset(name) for name in ("paper", "fast", "lowbits", "tiny")]:
         assert Config.from_json(cfg.to_json()) == cfg
     changed = get_preset("paper").replace(epochs=3, loss_weights=(2.0, 1.0), batch_norm=True)
     assert changed.model.batch_norm and changed.epochs == 3
@@ -70,9 +70,10 @@ def test_get_config_round_trip_rebuilds_the_same_architecture():
     assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
 
 
-@pytest.mark.parametrize("batch_norm", [False, True])
-def test_save_and_load_reproduce_outputs_exactly(tmp_path, batch_norm):
-    model = PixInPix(batch_norm=batch_norm, quantize_stego=batch_norm, residual_stego=batch_norm, **TINY_MODEL)
+@pytest.mark.parametrize("batch_norm, embed_bits", [(False, 0), (True, 0), (True, 3)])
+def test_save_and_load_reproduce_outputs_exactly(tmp_path, batch_norm, embed_bits):
+    model = PixInPix(batch_norm=batch_norm, quantize_stego=batch_norm, residual_stego=batch_norm and not embed_bits,
+                     embed_bits=embed_bits, **TINY_MODEL)
     pair = random_pair()
     before = model(pair)
     model.save(tmp_path / "m.keras")
@@ -152,6 +153,61 @@ def test_residual_stego_is_the_cover_plus_a_clipped_change_with_gradient_through
     np.testing.assert_array_equal(tape.gradient(total, change), 1.0)
 
 
+@pytest.mark.parametrize("bits", [1, 3, 5])
+def test_embedded_code_sits_in_the_low_bits_of_the_nearest_level_and_is_read_back(bits):
+    import tensorflow as tf
+
+    from pixinpix_tf.model import EmbedLowBits, ReadLowBits
+
+    rng = np.random.default_rng(bits)
+    cover = rng.integers(0, 256, (2, 16, 16, 3)).astype(np.float32) / 255
+    code = tf.constant(rng.random((2, 16, 16, 3), dtype=np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(code)
+        stego = EmbedLowBits(bits)([cover, code])
+        read = ReadLowBits(bits)(stego)
+    levels, cover_levels = np.round(stego.numpy() * 255), np.round(cover * 255)
+    wanted = np.round(code.numpy() * (2**bits - 1))
+    np.testing.assert_array_equal(levels % 2**bits, wanted)
+    np.testing.assert_allclose(read.numpy() * (2**bits - 1), wanted, atol=1e-3)
+    inside = (cover_levels >= 2**bits) & (cover_levels <= 255 - 2**bits)
+    assert np.abs(levels - cover_levels)[inside].max() <= 2 ** (bits - 1)
+    assert levels.min() >= 0 and levels.max() <= 255
+    # straight through: the revealer's gradient reaches the hider's code undamped
+    np.testing.assert_allclose(tape.gradient(read, code).numpy(), 1.0, rtol=1e-5)
+
+
+def test_embed_bits_model_reveals_from_the_code_alone():
+    model = PixInPix(embed_bits=2, **TINY_MODEL)
+    rng = np.random.default_rng(0)
+    for weight in model.weights:  # the U-Nets' outputs start at zero: give them something to add
+        weight.assign(rng.normal(0.0, 0.3, weight.shape).astype("float32"))
+    pair = random_pair()
+    stego = model.hide(pair["cover"], pair["secret"])
+    moved_high_bits = (np.round(stego * 255) + 4 * np.where(stego < 0.5, 1, -1)) / 255  # same 2 low bits
+    revealed = model.reveal(stego)
+    np.testing.assert_allclose(model.reveal(moved_high_bits), revealed, atol=1e-4)
+    flipped_low_bit = (np.round(stego * 255) + np.where(stego < 0.5, 1, -1)) / 255
+    assert np.abs(model.reveal(flipped_low_bit) - revealed).max() > 0.05
+    with pytest.raises(ConfigError, match="embed_bits and residual_stego"):
+        PixInPix(embed_bits=2, residual_stego=True, **TINY_MODEL)
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+def test_an_untrained_embed_bits_model_is_plain_lsb_hiding_even_in_bfloat16(policy):
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        model = PixInPix(embed_bits=3, batch_norm=True, quantize_stego=True, **TINY_MODEL)
+        pair = {k: np.round(v * 255) / 255 for k, v in random_pair().items()}
+        out = model(pair)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    levels = np.round(np.asarray(out["stego"]) * 255)
+    np.testing.assert_array_equal(levels % 8, np.round(pair["secret"] * 7))  # the secret's own 3-bit code
+    np.testing.assert_allclose(np.asarray(out["revealed"]), np.round(pair["secret"] * 7) / 7, atol=1e-4)
+
+
 @pytest.mark.parametrize("batch_norm", [False, True])
 def test_a_grown_model_computes_what_the_narrower_one_did(batch_norm):
     shape = dict(TINY_MODEL, convs_per_step=2, batch_norm=batch_norm, residual_stego=True)
@@ -190,6 +246,10 @@ def test_model_config_validation():
         ModelConfig(secret_channels=2).validate()
     with pytest.raises(ConfigError, match="epochs"):
         get_preset("paper").replace(epochs=-1).validate()
+    with pytest.raises(ConfigError, match="train_only"):
+        get_preset("paper").replace(train_only="both").validate()
+    with pytest.raises(ConfigError, match="embed_bits must be 0..7"):
+        ModelConfig(embed_bits=8).validate()
     with pytest.raises(ConfigError, match="unknown preset 'nope'"):
         get_preset("nope")
 

@@ -137,6 +137,25 @@ def test_init_from_starts_from_another_models_weights_and_refuses_a_mismatch(tmp
     assert not (tmp_path / "third").exists() and not (tmp_path / "fourth").exists()
 
 
+def test_train_only_one_network_keeps_the_others_weights(tmp_path, image_folders):
+    from pixinpix_tf.config import get_preset
+    from pixinpix_tf.train import run
+
+    covers, secrets = image_folders
+    cfg = get_preset("tiny").replace(cover=covers, secret=secrets, batch_norm=True)
+    run(cfg, tmp_path / "first", verbose=0)
+    start = keras.models.load_model(tmp_path / "first" / "last.keras", compile=False)
+    for network in ("hider", "revealer"):
+        run(cfg.replace(init_from=str(tmp_path / "first"), train_only=network), tmp_path / network, verbose=0)
+        trained = keras.models.load_model(tmp_path / network / "last.keras", compile=False)
+        kept = "revealer" if network == "hider" else "hider"
+        for before, after in zip(getattr(start, kept).weights, getattr(trained, kept).weights):  # incl. batch norm
+            np.testing.assert_array_equal(np.asarray(before), np.asarray(after))
+        changed = [not np.allclose(np.asarray(b), np.asarray(a)) for b, a in
+                   zip(getattr(start, network).trainable_weights, getattr(trained, network).trainable_weights)]
+        assert all(changed)
+
+
 def _probe(n=8, size=16):
     rng = np.random.default_rng(0)
     return {"cover": rng.random((n, size, size, 3), np.float32), "secret": rng.random((n, size, size, 3), np.float32)}
