@@ -185,7 +185,8 @@ PRESETS: dict[str, Config] = {
     ),
     # The hiding net writes a learned 3-bit code into the 3 low bits of each cover
     # value (at most 4 levels from the cover) and the revealing net decodes it.
-    # 4 epochs take about 55 minutes on 2 cores.
+    # 4 epochs take about 55 minutes on 2 cores; our run (README) diverged in its
+    # third epoch, the divergence check stopped it, and its best epoch is the second.
     "lowbits": Config(
         model=ModelConfig(depth=3, base_filters=48, batch_norm=True, quantize_stego=True, embed_bits=3),
         optimizer="adam",
