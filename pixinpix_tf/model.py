@@ -155,7 +155,7 @@ class PixInPix(keras.Model):
         if embed_bits:
             # The code starts as the secret itself (plain k-bit quantisation); the U-Net learns a change to it.
             secret_rgb = (hide_secret if secret_channels == 3
-                          else layers.Concatenate(name="hide_secret_rgb")([hide_secret] * 3))
+                          else layers.Concatenate(dtype="float32", name="hide_secret_rgb")([hide_secret] * 3))
             code = AddClipped(dtype="float32", name="hide_code")([secret_rgb, x])
             stego = EmbedLowBits(embed_bits, dtype="float32", name="stego")([hide_cover, code])
         elif residual_stego:
@@ -173,7 +173,7 @@ class PixInPix(keras.Model):
             x = unet(code, secret_channels, name="reveal", zero_output=True, **unet_args)
             if secret_channels == 1:
                 code = layers.Conv2D(1, 1, use_bias=False, trainable=False, kernel_initializer="ones",
-                                     name="reveal_code_sum")(code) / 3.0
+                                     dtype="float32", name="reveal_code_sum")(code) / 3.0
             revealed = AddClipped(dtype="float32", name="revealed")([code, x])
         else:
             x = unet(reveal_stego, secret_channels, name="reveal", **unet_args)
