@@ -76,7 +76,7 @@ def hide(cover, secret, model: PixInPix | str | Path | None = None, keep_aspect:
     """
     model = resolve_model(model)
     if refine_steps is None:
-        refine_steps = 0 if model.embed_bits else pretrained.DEFAULT_REFINE_STEPS
+        refine_steps = pretrained.default_refine_steps(model)
     return hide_image(functools.partial(model.hide, refine_steps=refine_steps), as_uint8_image(cover, 3),
                       as_uint8_image(secret, model.secret_channels), tile=model.image_size,
                       keep_aspect=keep_aspect, progress=_progress_bar() if progress else None)

@@ -25,6 +25,12 @@ DEFAULT_MODEL = "imagenet-in-cifar10"
 DEFAULT_REFINE_STEPS = 10
 
 
+def default_refine_steps(model) -> int:
+    """The refinement steps `hide` runs on `model` unless told: none for a model with
+    `embed_bits`, whose stego's low bits are its code, else DEFAULT_REFINE_STEPS."""
+    return 0 if model.embed_bits else DEFAULT_REFINE_STEPS
+
+
 class PretrainedError(LookupError):
     """A pretrained model that is not shipped; the message is one line."""
 

@@ -6,7 +6,8 @@ weights (a run may continue a shipped model with `pixinpix train --init-from`).
 The card's figures are measured on the shipped float16 weights: `pixinpix
 evaluate` on the run's test pairs (its full outputs go to RUN/eval-NAME), and
 photos (each hiding the next, 8-bit PNG round trip, tiles) with and without
-`pixinpix hide`'s default stego refinement.
+`pixinpix hide`'s default stego refinement (which a model with `embed_bits`
+does not have).
 
 Example:
     TFDS_DATA_DIR=../shared/data/tfds python scripts/ship_pretrained.py \\
@@ -23,8 +24,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from pixinpix_tf.pretrained import (DEFAULT_REFINE_STEPS, PRETRAINED_DIR, find, load_folder,  # noqa: E402
-                                    save_pretrained)
+from pixinpix_tf.pretrained import (DEFAULT_REFINE_STEPS, PRETRAINED_DIR, default_refine_steps,  # noqa: E402
+                                    find, load_folder, save_pretrained)
 
 
 def training_summary(run: Path) -> dict:
@@ -99,12 +100,21 @@ def model_card(name: str, stages: list[dict], results: dict, photos: dict[str, d
         acc = results["digit_accuracy"]
         lines += ["", f"Digit classifier accuracy: {acc['pixinpix_8bit']:.2%} on revealed digits, "
                       f"{acc['original']:.2%} on the original digits."]
+    lines += ["", "## Robustness", "",
+              "Revealed PSNR (dB) after the mildest strength of each distortion of the 8-bit stego "
+              "(`pixinpix evaluate` has them all):", "",
+              "| distortion | revealed PSNR (dB) |", "|---|---|"]
+    for name, by_strength in results["pixinpix"]["distortions"].items():
+        strength, m = next(iter(by_strength.items()))
+        lines.append(f"| {name} {strength} | {m['psnr']['mean']:.2f} |")
+    refine_note = ("`pixinpix hide` refines the stego image against the revealing network "
+                   f"({DEFAULT_REFINE_STEPS} steps by default; `--refine 0` gives the hiding network's stego alone)."
+                   if cfg["model"].get("embed_bits", 0) == 0 else
+                   "`pixinpix hide` does not refine this model's stego image: its low bits are the code.")
     for folder, by_steps in photos.items():
         count = next(iter(by_steps.values()))["photos"]
         lines += ["", f"## Photos: {folder} ({count}, each hiding the next, tiles, 8-bit PNG)", "",
-                  "`pixinpix hide` refines the stego image against the revealing network "
-                  f"({DEFAULT_REFINE_STEPS} steps by default; `--refine 0` gives the hiding network's stego alone). "
-                  "Seconds per hide on 2 CPU cores.", "",
+                  f"{refine_note} Seconds per hide on 2 CPU cores.", "",
                   "| `pixinpix hide` | stego PSNR (dB) | stego SSIM | revealed PSNR (dB) | revealed SSIM "
                   "| s per hide |", "|---|---|---|---|---|---|"]
         lines += [f"| `--refine {steps}`{' (default)' if steps == DEFAULT_REFINE_STEPS else ''} "
@@ -137,8 +147,9 @@ def main(argv: list[str] | None = None) -> None:
     results = evaluate.run(folder, args.eval_out or run / f"eval-{args.name}", num=args.num,
                            data_dir=args.data_dir, verbose=1)
     shipped = load_folder(folder)
+    steps_rows = sorted({default_refine_steps(shipped), 0}, reverse=True)
     photos = {Path(f).name: {steps: evaluate.photo_figures(shipped, Path(f), refine_steps=steps)
-                             for steps in (DEFAULT_REFINE_STEPS, 0)} for f in args.photos}
+                             for steps in steps_rows} for f in args.photos}
     size_mb = (folder / "weights.npz").stat().st_size / 2**20
     card = model_card(args.name, stages, results, photos, size_mb)
     (folder / "MODEL_CARD.md").write_text(card)

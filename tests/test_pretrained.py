@@ -61,7 +61,27 @@ def test_evaluate_by_pretrained_name_reproduces_the_card_figures(shipped, tmp_pa
     again = json.loads((tmp_path / "again" / "metrics.json").read_text())
     assert again["pixinpix"]["8bit"] == card_eval["pixinpix"]["8bit"]
     head = card_eval["pixinpix"]["8bit"]["stego"]["psnr"]["mean"]
-    assert f"| stego | {head:.2f} |" in (folder / "MODEL_CARD.md").read_text()
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert f"| stego | {head:.2f} |" in card
+    after_jpeg = card_eval["pixinpix"]["distortions"]["jpeg"]["quality 95"]["psnr"]["mean"]
+    assert f"| jpeg quality 95 | {after_jpeg:.2f} |" in card  # the robustness table
+
+
+def test_a_low_bits_model_ships_without_refinement_rows(tmp_path, image_folders, monkeypatch):
+    from pixinpix_tf.config import get_preset
+    from pixinpix_tf.train import run
+
+    covers, secrets = image_folders
+    run_dir = tmp_path / "tiny-lowbits"
+    run(get_preset("tiny").replace(cover=covers, secret=secrets, residual_stego=False, embed_bits=2),
+        run_dir, verbose=0)
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path / "pretrained")
+    ship(run_dir, tmp_path / "pretrained")
+    card = (tmp_path / "pretrained" / "tiny-test" / "MODEL_CARD.md").read_text()
+    assert "does not refine this model's stego image" in card
+    assert "| `--refine 0` |" in card and f"--refine {pretrained.DEFAULT_REFINE_STEPS}" not in card
+    model = api.load_model("tiny-test")
+    assert model.embed_bits == 2 and pretrained.default_refine_steps(model) == 0
 
 
 def test_continuing_a_shipped_model_keeps_its_training_history_in_the_card(shipped, tmp_path):
