@@ -28,6 +28,10 @@ from pixinpix_tf.data import make_pairs
 from pixinpix_tf.model import PixInPix, grow_weights
 
 
+# Training pairs over which batch norm's statistics are recomputed before each validation.
+RECALIBRATION_PAIRS = 6400
+
+
 class TrainingFailed(RuntimeError):
     """Training stopped because the networks collapsed or diverged."""
 
@@ -149,6 +153,45 @@ class HealthCheck(keras.callbacks.Callback):
         self.model.stop_training = True
 
 
+class RecalibrateBatchNorm(keras.callbacks.Callback):
+    """Before each validation, sets batch norm's moving statistics to plain means
+    over `batches` batches of `pairs` (training data).
+
+    The moving averages lag the changing weights. Most networks hardly notice,
+    but a low-bits decoder must read exact levels: after the first epoch of a
+    `lowbits` run, the lag cost 4.5 dB of revealed PSNR (26.5 against 31.0 dB
+    on 512 test pairs). Networks that are not trainable keep theirs.
+    """
+
+    def __init__(self, pairs: tf.data.Dataset, batches: int):
+        super().__init__()
+        self.pairs, self.batches = pairs, batches
+
+    def on_test_begin(self, logs=None):
+        recalibrate_batch_norm(self.model, self.pairs, self.batches)
+
+
+def recalibrate_batch_norm(model: keras.Model, pairs: tf.data.Dataset, batches: int) -> None:
+    """Sets the moving statistics of `model`'s trainable batch norm layers to plain
+    means over the first `batches` batches of `pairs` ((inputs, targets) batches)."""
+    layers = [layer for layer in _nested_layers(model)
+              if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable]
+    momenta = [layer.momentum for layer in layers]
+    for i, (inputs, _) in enumerate(pairs.take(batches)):
+        for layer in layers:  # moving = the mean of the i + 1 batches so far
+            layer.momentum = i / (i + 1)
+        model(inputs, training=True)
+    for layer, momentum in zip(layers, momenta):
+        layer.momentum = momentum
+
+
+def _nested_layers(model: keras.Layer):
+    """Every layer of `model`, inside nested models too."""
+    for layer in getattr(model, "layers", []):
+        yield layer
+        yield from _nested_layers(layer)
+
+
 def _fix_keras_multi_worker(model: keras.Model, dist: tf.distribute.Strategy, batch) -> None:
     """Work around two Keras 3 bugs that break `fit` under MultiWorkerMirroredStrategy.
 
@@ -259,10 +302,14 @@ def run(cfg: Config, out: str | Path, data_dir: str | None = None, strategy: str
         if strategy == "multi-worker":
             _fix_keras_multi_worker(model, dist, (probe_inputs, probe_targets))
         health = HealthCheck({k: v.numpy() for k, v in probe_inputs.items()}) if strategy == "default" else None
+        recalibrate = (RecalibrateBatchNorm(make_pairs(cfg, training=True, data_dir=data_dir),
+                                            math.ceil(RECALIBRATION_PAIRS / cfg.batch_size))
+                       if cfg.model.batch_norm and strategy == "default" else None)
         callbacks = [
             Throughput(cfg.train_size),
             keras.callbacks.TerminateOnNaN(),
             *([health] if health else []),
+            *([recalibrate] if recalibrate else []),
             keras.callbacks.ModelCheckpoint(
                 workdir / "best.keras", monitor="val_loss", save_best_only=True,
                 initial_value_threshold=_best_val_loss(workdir / "history.csv"),

@@ -15,7 +15,7 @@ import pytest
 from conftest import TINY_MODEL
 
 from pixinpix_tf.model import PixInPix
-from pixinpix_tf.train import HealthCheck
+from pixinpix_tf.train import HealthCheck, RecalibrateBatchNorm
 
 pytestmark = pytest.mark.slow
 
@@ -190,3 +190,23 @@ def test_batch_norm_lagging_moving_statistics_are_not_a_collapse():
     assert check.problem is None and not getattr(model, "stop_training", False)
     for variable, value in zip(model.non_trainable_variables, before):
         np.testing.assert_array_equal(variable.numpy(), value)  # the check leaves the moving statistics alone
+
+
+def test_recalibrated_batch_norm_statistics_make_inference_match_training_mode():
+    import tensorflow as tf
+
+    model = PixInPix(**TINY_MODEL, batch_norm=True)
+    batch_norms = [layer for net in (model.hider, model.revealer) for layer in net.layers
+                   if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in batch_norms:  # statistics far from the data's, as a lagging average can be
+        layer.moving_mean.assign(np.full(layer.moving_mean.shape, 3.0, np.float32))
+    probe = _probe()
+    training = keras.ops.convert_to_numpy(model(probe, training=True)["revealed"])
+    assert np.abs(keras.ops.convert_to_numpy(model(probe, training=False)["revealed"]) - training).max() > 0.05
+    pairs = tf.data.Dataset.from_tensors((probe, probe)).repeat()
+    callback = RecalibrateBatchNorm(pairs, batches=3)
+    callback.set_model(model)
+    callback.on_test_begin()
+    inference = keras.ops.convert_to_numpy(model(probe, training=False)["revealed"])
+    np.testing.assert_allclose(inference, training, atol=1e-4)
+    assert all(layer.momentum == 0.99 for layer in batch_norms)
