@@ -160,7 +160,9 @@ class RecalibrateBatchNorm(keras.callbacks.Callback):
     The moving averages lag the changing weights. Most networks hardly notice,
     but a low-bits decoder must read exact levels: after the first epoch of a
     `lowbits` run, the lag cost 4.5 dB of revealed PSNR (26.5 against 31.0 dB
-    on 512 test pairs). Networks that are not trainable keep theirs.
+    on 512 test pairs). Recomputing is not always a gain: another `lowbits`
+    model lost 0.5 dB by it (README, Training). Networks that are not
+    trainable keep their statistics.
     """
 
     def __init__(self, pairs: tf.data.Dataset, batches: int):

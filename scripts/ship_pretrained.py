@@ -107,12 +107,12 @@ def model_card(name: str, stages: list[dict], results: dict, photos: dict[str, d
     for name, by_strength in results["pixinpix"]["distortions"].items():
         strength, m = next(iter(by_strength.items()))
         lines.append(f"| {name} {strength} | {m['psnr']['mean']:.2f} |")
-    refine_note = ("`pixinpix hide` refines the stego image against the revealing network "
-                   f"({DEFAULT_REFINE_STEPS} steps by default; `--refine 0` gives the hiding network's stego alone)."
-                   if cfg["model"].get("embed_bits", 0) == 0 else
-                   "`pixinpix hide` does not refine this model's stego image: its low bits are the code.")
     for folder, by_steps in photos.items():
         count = next(iter(by_steps.values()))["photos"]
+        refine_note = ("`pixinpix hide` refines the stego image against the revealing network "
+                       f"({DEFAULT_REFINE_STEPS} steps by default; `--refine 0` gives the hiding network's stego "
+                       "alone)." if DEFAULT_REFINE_STEPS in by_steps else
+                       "`pixinpix hide` does not refine this model's stego image: its low bits are the code.")
         lines += ["", f"## Photos: {folder} ({count}, each hiding the next, tiles, 8-bit PNG)", "",
                   f"{refine_note} Seconds per hide on 2 CPU cores.", "",
                   "| `pixinpix hide` | stego PSNR (dB) | stego SSIM | revealed PSNR (dB) | revealed SSIM "
