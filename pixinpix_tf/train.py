@@ -304,7 +304,9 @@ def run(cfg: Config, out: str | Path, data_dir: str | None = None, strategy: str
         if strategy == "multi-worker":
             _fix_keras_multi_worker(model, dist, (probe_inputs, probe_targets))
         health = HealthCheck({k: v.numpy() for k, v in probe_inputs.items()}) if strategy == "default" else None
-        recalibrate = (RecalibrateBatchNorm(make_pairs(cfg, training=True, data_dir=data_dir),
+        # A pool of its own, small enough to be cached after the first pass and reshuffled at each.
+        recalibrate = (RecalibrateBatchNorm(make_pairs(cfg.replace(train_size=RECALIBRATION_PAIRS), training=True,
+                                                       data_dir=data_dir),
                                             math.ceil(RECALIBRATION_PAIRS / cfg.batch_size))
                        if cfg.model.batch_norm and strategy == "default" else None)
         callbacks = [
