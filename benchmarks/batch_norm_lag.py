@@ -22,12 +22,12 @@ import numpy as np  # noqa: E402
 
 
 def revealed_psnr(model, pairs) -> float:
-    values = []
-    for inputs, targets in pairs:
-        revealed = np.asarray(model(inputs, training=False)["revealed"], np.float32)
-        mse = np.mean((revealed - np.asarray(targets["revealed"])) ** 2, axis=(1, 2, 3))
-        values.extend(10 * np.log10(1 / mse))
-    return float(np.mean(values))
+    from pixinpix_tf import metrics
+
+    values = [metrics.psnr(np.asarray(targets["revealed"]) * 255,
+                           np.asarray(model(inputs, training=False)["revealed"], np.float32) * 255)
+              for inputs, targets in pairs]
+    return float(np.mean(np.concatenate(values)))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -40,15 +40,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir")
     args = parser.parse_args(argv)
 
-    from pixinpix_tf import api
     from pixinpix_tf.config import Config
     from pixinpix_tf.data import make_pairs
+    from pixinpix_tf.loading import load_model
     from pixinpix_tf.train import RECALIBRATION_PAIRS, recalibrate_batch_norm
 
     run = Path(args.run)
     cfg = Config.from_json((run / "config.json").read_text())
     pairs = args.pairs or RECALIBRATION_PAIRS
-    model = api.load_model(run / args.model)
+    model = load_model(run / args.model)
     test = make_pairs(cfg.replace(test_size=args.num), training=False, data_dir=args.data_dir)
     print(f"{run / args.model}, {args.num} test pairs, revealed PSNR")
     print(f"  saved moving statistics:       {revealed_psnr(model, test):.2f} dB")

@@ -1,8 +1,8 @@
 """Inference speed of hide+reveal: Keras, the SavedModel and onnxruntime, in one run.
 
 Prints images/s of the end-to-end model (stego and revealed outputs) at batch
-64 and batch 1, and the cold start of the TensorFlow-free `pixinpix-onnx hide`
-command (process start to PNG written). Speed does not depend on the weights,
+64 and batch 1, and the cold start of `pixinpix hide`
+command on onnxruntime (process start to PNG written). Speed does not depend on the weights,
 so by default a freshly built model of the `fast` preset is exported.
 
 Example:
@@ -42,7 +42,7 @@ def cold_start(export_dir: Path, workdir: Path, runs: int = 5) -> float:
     rng = np.random.default_rng(0)
     for name in ("cover", "secret"):
         Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(workdir / f"{name}.png")
-    command = [sys.executable, "-m", "pixinpix_tf.export.runtime", "hide", str(workdir / "cover.png"),
+    command = [sys.executable, "-m", "pixinpix_tf.cli", "hide", str(workdir / "cover.png"),
                str(workdir / "secret.png"), "-o", str(workdir / "stego.png"), "--model", str(export_dir)]
     times = []
     for _ in range(runs):
@@ -58,12 +58,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0, help="timing per measurement")
     args = parser.parse_args()
 
-    import keras
     import onnxruntime as ort
     import tensorflow as tf
 
     from pixinpix_tf.config import get_preset
     from pixinpix_tf.export import exporter
+    from pixinpix_tf.loading import load_model
     from pixinpix_tf.model import PixInPix
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -74,7 +74,7 @@ def main() -> None:
             model_path = tmp / "fast.keras"
             PixInPix.from_model_config(get_preset("fast").model).save(model_path)
         exporter.export_model(model_path, tmp / "export")
-        model = keras.models.load_model(exporter.resolve_model_path(model_path))
+        model = load_model(model_path)
         saved = tf.saved_model.load(str(next((tmp / "export" / "saved_model").glob("*/1"))))
         serving = saved.signatures["serving_default"]
         session = ort.InferenceSession(str(tmp / "export" / "onnx" / "pixinpix.onnx"),
@@ -108,7 +108,7 @@ def main() -> None:
         print(f"pixinpix.onnx: {sum(n.op_type == 'Transpose' for n in graph.node)} Transpose nodes "
               f"of {len(graph.node)}; session: default graph optimisation (all), "
               f"{session.get_session_options().intra_op_num_threads or 'default'} intra-op threads")
-        print(f"cold start of `pixinpix-onnx hide` (median of 5, process start to PNG written): "
+        print(f"cold start of `pixinpix hide` on onnxruntime (median of 5, process start to PNG written): "
               f"{cold_start(tmp / 'export', tmp):.2f} s")
 
 

@@ -27,9 +27,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, nargs="+", default=[0, 10, 30], help="refinement steps to compare")
     args = parser.parse_args()
 
-    from pixinpix_tf import api, evaluate
+    from pixinpix_tf import evaluate
+    from pixinpix_tf.loading import load_model
 
-    model = api.resolve_model(args.model)
+    model = load_model(args.model)
     for folder in args.photos:
         for steps in args.steps:
             fig = evaluate.photo_figures(model, folder, refine_steps=steps, distortions=DISTORTIONS)

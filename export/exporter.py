@@ -23,10 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from pixinpix_tf.config import Config
-from pixinpix_tf.evaluate import load_model, resolve_model_path, run_config
+from pixinpix_tf.errors import ExportError, ModelError
+from pixinpix_tf.loading import EXPORT_METADATA, load_model, locate, run_config
 from pixinpix_tf.model import PixInPix
-
-from pixinpix_tf.export.runtime import METADATA
 
 FORMATS = ("saved_model", "onnx")
 # Float32 sums in another order (onnxruntime runs the convolutions in NCHW) differ by up to
@@ -34,10 +33,6 @@ FORMATS = ("saved_model", "onnx")
 # wrong conversion is off by far more.
 TOLERANCE = 1e-4
 PARITY_BATCHES = (1, 5)
-
-
-class ExportError(RuntimeError):
-    """An export that cannot be made or failed its checks; the message is one line."""
 
 
 def _random_inputs(model: PixInPix, batch: int, seed: int) -> dict[str, np.ndarray]:
@@ -134,7 +129,7 @@ def check_onnx(model: PixInPix, directory: Path) -> dict[str, float]:
 
 def _metadata(model: PixInPix, model_file: Path, name: str, version: int, formats, parity: dict) -> dict:
     cfg: Config | None = run_config(model_file)
-    metrics_file = model_file.parent / "eval" / "metrics.json"
+    metrics_file = (model_file if model_file.is_dir() else model_file.parent) / "eval" / "metrics.json"
     metrics = None
     if metrics_file.is_file():
         headline = json.loads(metrics_file.read_text())["pixinpix"]["8bit"]
@@ -175,10 +170,12 @@ def export_model(model_path: str | Path, out: str | Path, formats=FORMATS, name:
     Returns the metadata written (with the parity figures). Raises ExportError when
     the version exists (without `overwrite`) or parity fails; nothing is left behind then.
     """
-    model_file = resolve_model_path(model_path)
+    files = locate(model_path)
+    if files.keras is None:
+        raise ModelError(f"{model_path} is an export already; export the run or .keras file it came from")
+    model_file = files.keras
     model = load_model(model_file)
-    if not name:  # a run directory's name, else the file's stem
-        name = model_file.parent.resolve().name if model_file.name in ("best.keras", "last.keras") else model_file.stem
+    name = name or files.name
     out = Path(out)
     targets = []
     if "saved_model" in formats:
@@ -209,7 +206,7 @@ def export_model(model_path: str | Path, out: str | Path, formats=FORMATS, name:
             raise ExportError("parity check failed (max |difference|): "
                               + ", ".join(f"{k} {v:.3g}" for k, v in failures.items()))
         metadata = _metadata(model, model_file, name, version, formats, parity)
-        (tmp / METADATA).write_text(json.dumps(metadata, indent=2) + "\n")
+        (tmp / EXPORT_METADATA).write_text(json.dumps(metadata, indent=2) + "\n")
         # Move into place: each target is replaced whole, so no half-written version folder exists.
         for target in existing:
             shutil.rmtree(target)
@@ -222,43 +219,60 @@ def export_model(model_path: str | Path, out: str | Path, formats=FORMATS, name:
                 models_config(name, f"/models/{name}"))
         if "onnx" in formats:
             os.replace(tmp / "onnx", out / "onnx")
-        os.replace(tmp / METADATA, out / METADATA)
+        os.replace(tmp / EXPORT_METADATA, out / EXPORT_METADATA)
     return metadata
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`pixinpix export`: SavedModel (TF Serving) and ONNX exports of a trained model."""
-    import argparse
+def _sample_tiles(model: PixInPix) -> dict[str, np.ndarray]:
+    """Tiles of the bundled sample photos (real images) as float covers and secrets."""
+    from pixinpix_tf.images import read_image
+    from pixinpix_tf.tiling import fit_secret
 
-    from pixinpix_tf.cli import fail, quiet_tensorflow
-    from pixinpix_tf.evaluate import EvaluationError
+    samples = Path(__file__).resolve().parents[1] / "pixinpix_tf" / "assets" / "samples"
+    size = model.image_size
+    cover = read_image(samples / "cover.png", 3)
+    secret = fit_secret(read_image(samples / "secret.png", model.secret_channels), *cover.shape[:2])
+    rows, columns = cover.shape[0] // size, cover.shape[1] // size
 
-    parser = argparse.ArgumentParser(
-        prog="pixinpix export",
-        description="Export a trained model as a SavedModel for TF Serving and as ONNX files for onnxruntime, "
-        "check parity against Keras, and write metadata.json beside them.",
-    )
-    parser.add_argument("model", help="a run directory (its best.keras), a .keras file, or a pretrained model name")
-    parser.add_argument("--out", required=True, help="export folder")
-    parser.add_argument("--format", choices=("saved_model", "onnx", "both"), default="both",
-                        help="what to export (default: both)")
-    parser.add_argument("--name", help="model name in TF Serving (default: the run directory's name)")
-    parser.add_argument("--version", type=int, default=1, help="SavedModel version folder (default: 1)")
-    parser.add_argument("--opset", type=int, help="ONNX opset (default: 17)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing version / ONNX folder")
-    args = parser.parse_args(argv)
-    if args.version < 1:
-        return fail(f"--version must be a positive integer, got {args.version}")
-    quiet_tensorflow()
-    formats = FORMATS if args.format == "both" else (args.format,)
-    try:
-        metadata = export_model(args.model, args.out, formats, name=args.name, version=args.version,
-                                opset=args.opset, overwrite=args.overwrite,
-                                log=lambda message: print(message + " ...", flush=True))
-    except (EvaluationError, ExportError) as err:
-        return fail(err)
-    print("parity, max |difference| against Keras (PNG signatures in 8-bit levels):")
-    for key, value in metadata["parity_max_abs_difference"].items():
-        print(f"  {key:24s} {value:.2e}")
-    print(f"exported {metadata['name']} to {args.out}")
-    return 0
+    def tiles(image):
+        cut = image[: rows * size, : columns * size]
+        return cut.reshape(rows, size, columns, size, -1).swapaxes(1, 2).reshape(-1, size, size, image.shape[-1])
+
+    return {"cover": tiles(cover).astype(np.float32) / 255, "secret": tiles(secret).astype(np.float32) / 255}
+
+
+def write_pretrained_onnx(model: PixInPix, folder: str | Path) -> dict:
+    """Write hide.onnx and reveal.onnx into `folder`/onnx after checking their 8-bit outputs against
+    Keras' on the bundled sample photos' tiles: at most one level apart.
+
+    Weights are stored in float16 when that passes the check, else in float32 (tf2onnx folds batch
+    norm into the convolutions, and some folded weights lose too much in half precision).
+    Returns {"weights": dtype, "hide"/"reveal": largest difference in levels, "*_fraction_off":
+    share of values that differ}. Raises ExportError (and writes nothing) if float32 fails too.
+    """
+    from pixinpix_tf.images import to_uint8
+    from pixinpix_tf.onnx_runtime import OnnxPixInPix
+
+    from pixinpix_tf.export import onnx
+
+    tiles = _sample_tiles(model)
+    keras_stego = to_uint8(model.hide(tiles["cover"], tiles["secret"]))
+    keras_revealed = to_uint8(model.reveal(keras_stego))
+    with tempfile.TemporaryDirectory(prefix=".export-", dir=folder) as tmp:
+        for weights in ("float16", "float32"):
+            written = Path(tmp) / weights
+            onnx.convert(model, written, float16=weights == "float16", names=("hide", "reveal"))
+            runtime = OnnxPixInPix(written, model.get_config(), providers=["CPUExecutionProvider"])
+            report = {"weights": weights}
+            for name, expected, actual in (
+                    ("hide", keras_stego, to_uint8(runtime.hide(tiles["cover"], tiles["secret"]))),
+                    ("reveal", keras_revealed, to_uint8(runtime.reveal(keras_stego)))):
+                difference = np.abs(expected.astype(int) - actual)
+                report[name], report[f"{name}_fraction_off"] = float(difference.max()), float((difference > 0).mean())
+            if report["hide"] <= 1 and report["reveal"] <= 1:
+                target = Path(folder) / "onnx"
+                if target.exists():
+                    shutil.rmtree(target)
+                os.replace(written, target)
+                return report
+    raise ExportError(f"the ONNX files differ from Keras by more than one 8-bit level: {report}")

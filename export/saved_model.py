@@ -23,18 +23,15 @@ from pixinpix_tf.model import PixInPix
 SIGNATURES = ("serving_default", "hide", "reveal", "hide_png", "reveal_png")
 
 
-def _float_specs(model: PixInPix) -> dict[str, tf.TensorSpec]:
-    size = model.image_size
-    return {
-        "cover": tf.TensorSpec((None, size, size, 3), tf.float32, name="cover"),
-        "secret": tf.TensorSpec((None, size, size, model.secret_channels), tf.float32, name="secret"),
-        "stego": tf.TensorSpec((None, size, size, 3), tf.float32, name="stego"),
-    }
+def input_specs(model: PixInPix) -> dict[str, tf.TensorSpec]:
+    """Float32 specs of `cover`, `secret` and `stego`, with the model's own shapes and a dynamic batch axis."""
+    tensors = {**model.hider.input, "stego": model.revealer.input}
+    return {name: tf.TensorSpec((None, *tensor.shape[1:]), tf.float32, name=name) for name, tensor in tensors.items()}
 
 
 def build_module(model: PixInPix) -> tuple[tf.Module, dict]:
     """A tf.Module that tracks the model, and its signatures by name."""
-    specs = _float_specs(model)
+    specs = input_specs(model)
     size, channels = model.image_size, model.secret_channels
 
     @tf.function(input_signature=[specs["cover"], specs["secret"]])

@@ -1,16 +1,18 @@
-"""PixInPix: hide images inside images with twin U-Nets (Keras 3 / TensorFlow).
+"""PixInPix: hide images inside images with twin U-Nets (Keras 3 / TensorFlow, onnxruntime).
 
-Importing the package is cheap and TensorFlow-free; `hide`, `reveal`,
-`load_model` and `load_pretrained` import TensorFlow on first use.
+Importing the package is cheap and TensorFlow-free: `hide` and `reveal` run the
+shipped models on onnxruntime; `load_model` (and `hide --refine`) import Keras
+on first use. To load a `.keras` file with Keras itself, `import pixinpix_tf.model`.
 """
 
 __version__ = "0.1.0"
-__all__ = ["hide", "reveal", "load_model", "load_pretrained"]
+__all__ = ["hide", "reveal", "load_model"]
+_HOMES = {"hide": "api", "reveal": "api", "load_model": "loading"}
 
 
 def __getattr__(name):
-    if name in __all__:
-        from pixinpix_tf import api
+    if name in _HOMES:
+        import importlib
 
-        return getattr(api, name)
+        return getattr(importlib.import_module(f"pixinpix_tf.{_HOMES[name]}"), name)
     raise AttributeError(f"module 'pixinpix_tf' has no attribute {name!r}")

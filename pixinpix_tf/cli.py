@@ -1,20 +1,27 @@
 """The `pixinpix` command: one console script, one subcommand per job.
 
 Each subcommand is `main(argv) -> int` over a pure function that tests call
-directly. Expected failures (bad options, missing data) print one line to
-stderr and exit with code 2; nothing prints a traceback for them.
+directly. Expected failures (every `PixInPixError`) print one line to stderr
+and exit with code 2 (1 for a training run that collapsed or diverged);
+nothing prints a traceback for them. `hide`, `reveal` and `demo` run on
+onnxruntime when they can (no TensorFlow start-up); TensorFlow's start-up
+lines are hidden unless `pixinpix --verbose COMMAND` asks for them.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import importlib.util
 import os
 import sys
 
-from pixinpix_tf import pretrained
-from pixinpix_tf.config import PRESETS, STRATEGIES, ConfigError, get_preset
+from pixinpix_tf import api, loading
+from pixinpix_tf.config import PRESETS, STRATEGIES, Config, ModelConfig, get_preset
+from pixinpix_tf.errors import ConfigError, ImageError, PixInPixError, TrainingFailed
+
+SHOW_TENSORFLOW_LOGS = False  # set by `pixinpix --verbose`
 
 
 def fail(err: Exception | str, code: int = 2) -> int:
@@ -24,59 +31,80 @@ def fail(err: Exception | str, code: int = 2) -> int:
     return code
 
 
-def quiet_tensorflow() -> None:
-    """Keep TensorFlow's C++ start-up chatter out of the user's terminal."""
+def require(command: str, modules: tuple[str, ...], extra: str) -> None:
+    """ConfigError with the install line if a module `command` needs is not installed."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ConfigError(f"pixinpix {command} needs {', '.join(missing)}: pip install \"pixinpix-tf[{extra}]\"")
+
+
+def import_tensorflow() -> None:
+    """Import TensorFlow and Keras with their C++ start-up lines hidden (unless --verbose)."""
+    if SHOW_TENSORFLOW_LOGS or "tensorflow" in sys.modules:
+        return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import absl.logging
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)  # the lines come from C++ at import time, past Python's sys.stderr
+    try:
+        import absl.logging
+        import keras  # noqa: F401
 
-    absl.logging.set_verbosity(absl.logging.ERROR)
-
-
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    p = parser.add_argument
-    p("--cover", default="cifar10", help="cover source: tfds name[:split] or image folder (default: cifar10)")
-    p("--secret", default="mnist", help="secret source: tfds name[:split] or image folder (default: mnist)")
-    p("--preset", default="paper", help=f"training recipe: {', '.join(PRESETS)} (default: paper)")
-    p("--epochs", type=int, help="epochs to train (default: from the preset)")
-    p("--batch-size", type=int, help="global batch size (default: from the preset)")
-    p("--learning-rate", type=float, help="initial learning rate (default: from the preset)")
-    p("--optimizer", help="sgd or adam (default: from the preset)")
-    p("--loss-weights", type=float, nargs=2, metavar=("STEGO", "REVEALED"),
-      help="weights of the stego and revealed MSE losses (default: from the preset)")
-    p("--train-size", type=int, help="training pairs per epoch (default: from the preset, 50000)")
-    p("--test-size", type=int, help="validation pairs (default: from the preset, 10000)")
-    p("--image-size", type=int, help="image side in pixels, a multiple of 2**depth (default: 32)")
-    p("--secret-channels", type=int, help="1 = grayscale secret, 3 = RGB (default: 3)")
-    p("--depth", type=int, help="down-sampling steps per U-Net (default: 5)")
-    p("--base-filters", type=int, help="channels at full resolution, doubled at each level (default: 16)")
-    p("--embed-bits", type=int, help="k > 0: the hiding net writes a learned k-bit code into the k low bits "
-      "of the cover; 0: it outputs the stego image (default: from the preset)")
-    p("--init-from", help="start from this model's weights (pretrained name, run directory or .keras file) "
-      "instead of random ones, e.g. to continue training a shipped model; with a larger --base-filters "
-      "it grows that model, keeping what it computes")
-    p("--train-only", choices=("hider", "revealer"),
-      help="train this network alone; the other keeps its weights (default: both)")
-    p("--zoom", type=float, help="train on random crops enlarged by up to this factor, like tiles of "
-      "larger photos (default: from the preset, 1 = off)")
-    p("--data-dir", help="tfds data directory (default: tfds' default, which honours TFDS_DATA_DIR)")
-    p("--seed", type=int, help="seed for pairing, shuffling and initialisation (default: 0)")
-    p("--out", required=True, help="run directory; rerunning the same command into it resumes")
-    p("--strategy", default="default", choices=STRATEGIES,
-      help="tf.distribute strategy; multi-worker reads TF_CONFIG (default: default)")
-    p("--verbose", type=int, choices=(0, 1, 2), default=1, help="0 silent, 1 progress bar, 2 one line per epoch")
+        absl.logging.set_verbosity(absl.logging.ERROR)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
-_OVERRIDES = ("epochs", "batch_size", "learning_rate", "optimizer", "loss_weights", "train_size", "test_size",
-              "image_size", "secret_channels", "depth", "base_filters", "embed_bits", "seed", "init_from",
-              "zoom", "train_only")
+# --- train ---------------------------------------------------------------------------------------
+
+_TYPES = {"int": int, "float": float, "str": str, "float | None": float, "str | None": str}
 
 
-def config_from_args(args: argparse.Namespace):
+def _preset_values(name: str) -> str:
+    values = {preset: _value(cfg, name) for preset, cfg in PRESETS.items()}
+    if len(set(map(str, values.values()))) == 1:
+        return f"default: {_show(next(iter(values.values())))}"
+    return "preset values: " + ", ".join(f"{preset} {_show(v)}" for preset, v in values.items())
+
+
+def _value(cfg: Config, name: str):
+    return getattr(cfg.model, name) if hasattr(cfg.model, name) else getattr(cfg, name)
+
+
+def _show(value) -> str:
+    """A config value as the command line writes it."""
+    if isinstance(value, tuple):
+        return " ".join(map(_show, value))
+    if value is None or isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def config_fields() -> list[dataclasses.Field]:
+    """The fields of ModelConfig and Config (all but `model`), each one command-line option."""
+    return [*dataclasses.fields(ModelConfig), *(f for f in dataclasses.fields(Config) if f.name != "model")]
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """One option per config field, with the field's help and the presets' real values."""
+    for f in config_fields():  # f.type is the annotation's text (postponed annotations)
+        flag, text = "--" + f.name.replace("_", "-"), f"{f.metadata['help']} ({_preset_values(f.name)})"
+        if f.type == "bool":
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, help=text)
+        elif f.type == "tuple[float, float]":
+            parser.add_argument(flag, type=float, nargs=2, metavar=("STEGO", "REVEALED"), help=text)
+        else:
+            parser.add_argument(flag, type=_TYPES[f.type], help=text)
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
     """The preset with every option the user gave applied on top (validated)."""
-    changes = {name: getattr(args, name) for name in _OVERRIDES if getattr(args, name) is not None}
+    changes = {f.name: getattr(args, f.name) for f in config_fields() if getattr(args, f.name) is not None}
     if "loss_weights" in changes:
         changes["loss_weights"] = tuple(changes["loss_weights"])
-    cfg = get_preset(args.preset).replace(cover=args.cover, secret=args.secret, **changes)
+    cfg = get_preset(args.preset).replace(**changes)
     cfg.validate()
     return cfg
 
@@ -88,26 +116,36 @@ def train_main(argv: list[str] | None = None) -> int:
         description="Train a PixInPix model with model.fit on tfds data or image folders. "
         "Options left out come from --preset.",
     )
-    add_train_arguments(parser)
+    parser.add_argument("--preset", default="paper", help=f"training recipe: {', '.join(PRESETS)} (default: paper)")
+    add_config_arguments(parser)
+    parser.add_argument("--out", required=True, help="run directory; rerunning the same command into it resumes")
+    parser.add_argument("--data-dir", help="tfds data directory (default: tfds' default, which honours TFDS_DATA_DIR)")
+    parser.add_argument("--strategy", default="default", choices=STRATEGIES,
+                        help="tf.distribute strategy; multi-worker reads TF_CONFIG (default: default)")
+    parser.add_argument("--no-health-check", dest="health_check", action="store_false",
+                        help="train every epoch even if the revealing network collapses to a constant or the "
+                        "loss diverges (default: stop early and exit 1)")
+    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
+                        help="0 silent, 1 progress bar, 2 one line per epoch")
     args = parser.parse_args(argv)
     try:
         cfg = config_from_args(args)
-    except ConfigError as err:
-        return fail(err)
-    quiet_tensorflow()
-    from pixinpix_tf.data import DataError
-    from pixinpix_tf.train import TrainingFailed, run
+        require("train", ("tensorflow", "keras", "tensorflow_datasets"), "tf")
+        import_tensorflow()
+        from pixinpix_tf.train import run
 
-    try:
-        logs = run(cfg, args.out, data_dir=args.data_dir, strategy=args.strategy, verbose=args.verbose)
-    except (ConfigError, DataError) as err:
-        return fail(err)
+        logs = run(cfg, args.out, data_dir=args.data_dir, strategy=args.strategy, verbose=args.verbose,
+                   health_check=args.health_check)
     except TrainingFailed as err:
         return fail(err, code=1)
+    except PixInPixError as err:
+        return fail(err)
     summary = ", ".join(f"{k} {v:.4g}" for k, v in sorted(logs.items()) if k.startswith("val_"))
     print(f"run saved in {args.out}" + (f": {summary}" if summary else " (already complete)"))
     return 0
 
+
+# --- evaluate, export ----------------------------------------------------------------------------
 
 def evaluate_main(argv: list[str] | None = None) -> int:
     """`pixinpix evaluate`: quality, robustness and LSB baselines of a trained model."""
@@ -127,30 +165,28 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="output folder (default: MODEL/eval for a run directory, else MODEL-eval "
                         "here)")
     parser.add_argument("--refine", type=int, default=0, metavar="STEPS",
-                        help="refine PixInPix's stego images for STEPS steps, as `pixinpix hide --refine` "
-                        f"does (default: 0, the networks alone; `pixinpix hide` refines "
-                        f"{pretrained.DEFAULT_REFINE_STEPS} steps by default)")
+                        help="refine the stego images for STEPS steps, as `pixinpix hide --refine` does "
+                        "(default: 0, the networks alone)")
     parser.add_argument("--verbose", type=int, choices=(0, 1), default=1, help="0 silent, 1 progress bar")
     args = parser.parse_args(argv)
     if args.num < 1:
         return fail(f"--num must be a positive integer, got {args.num}")
     if args.refine < 0:
         return fail(f"--refine must be >= 0, got {args.refine}")
-    quiet_tensorflow()
-    from pixinpix_tf.data import DataError
-    from pixinpix_tf.evaluate import EvaluationError, run
-
-    if pretrained.find(args.model):  # never write into the package
-        default_out = os.path.basename(os.path.normpath(args.model)) + "-eval"
-    elif os.path.isdir(args.model):  # a run directory
-        default_out = os.path.join(args.model, "eval")
-    else:
-        default_out = os.path.splitext(args.model)[0] + "-eval"
-    out = args.out or default_out
     try:
+        files = loading.locate(args.model)
+        if files.keras is not None and files.keras.is_dir():  # a pretrained folder: never write into the package
+            out = args.out or files.name + "-eval"
+        else:
+            out = args.out or (os.path.join(args.model, "eval") if os.path.isdir(args.model)
+                               else os.path.splitext(args.model)[0] + "-eval")
+        require("evaluate", ("tensorflow", "keras", "tensorflow_datasets", "matplotlib"), "tf")
+        import_tensorflow()
+        from pixinpix_tf.evaluate import run
+
         results = run(args.model, out, cover=args.cover, secret=args.secret, num=args.num, data_dir=args.data_dir,
                       seed=args.seed, verbose=args.verbose, refine_steps=args.refine)
-    except (ConfigError, DataError, EvaluationError) as err:
+    except PixInPixError as err:
         return fail(err)
     headline = results["pixinpix"]["8bit"]
     print(f"8-bit stego: stego PSNR {headline['stego']['psnr']['mean']:.2f} dB, "
@@ -158,19 +194,91 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _check_output(path: str, allow_lossy: bool) -> None:
-    from pixinpix_tf.images import LOSSY_SUFFIXES, ImageError
+def export_main(argv: list[str] | None = None) -> int:
+    """`pixinpix export`: SavedModel (TF Serving) and ONNX exports of a trained model."""
+    parser = argparse.ArgumentParser(
+        prog="pixinpix export",
+        description="Export a trained model as a SavedModel for TF Serving and as ONNX files for onnxruntime, "
+        "check parity against Keras, and write metadata.json beside them.",
+    )
+    parser.add_argument("model", help="a run directory (its best.keras), a .keras file, or a pretrained model name")
+    parser.add_argument("--out", required=True, help="export folder")
+    parser.add_argument("--format", choices=("saved_model", "onnx", "both"), default="both",
+                        help="what to export (default: both)")
+    parser.add_argument("--name", help="model name in TF Serving (default: the run directory's name)")
+    parser.add_argument("--version", type=int, default=1, help="SavedModel version folder (default: 1)")
+    parser.add_argument("--opset", type=int, help="ONNX opset (default: 17)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing version / ONNX folder")
+    args = parser.parse_args(argv)
+    if args.version < 1:
+        return fail(f"--version must be a positive integer, got {args.version}")
+    try:
+        require("export", ("tensorflow", "keras", "tf2onnx", "onnxruntime"), "export")
+        import_tensorflow()
+        from pixinpix_tf.export.exporter import FORMATS, export_model
+
+        metadata = export_model(args.model, args.out, FORMATS if args.format == "both" else (args.format,),
+                                name=args.name, version=args.version, opset=args.opset, overwrite=args.overwrite,
+                                log=lambda message: print(message + " ...", flush=True))
+    except PixInPixError as err:
+        return fail(err)
+    print("parity, max |difference| against Keras (PNG signatures in 8-bit levels):")
+    for key, value in metadata["parity_max_abs_difference"].items():
+        print(f"  {key:24s} {value:.2e}")
+    print(f"exported {metadata['name']} to {args.out}")
+    return 0
+
+
+# --- hide, reveal, demo --------------------------------------------------------------------------
+
+def load_for(command: str, name: str | None, backend: str = "auto", refine_steps: int = 0):
+    """The model for an inference command on the backend it runs on; installs what is missing or says so."""
+    name = name or api.DEFAULT_MODEL
+    files = loading.locate(name)
+    if backend == "auto" and files.onnx is not None and importlib.util.find_spec("onnxruntime") is None:
+        backend = "keras"
+    backend = api.choose_backend(files, backend, refine_steps)
+    if backend == "onnx":
+        require(command, ("onnxruntime",), "onnx")
+    else:
+        require(command + (" --refine" if refine_steps else ""), ("tensorflow", "keras"), "tf")
+        import_tensorflow()
+    return api.resolve_model(name, backend, refine_steps)
+
+
+def _jpeg_models(quality: int) -> list[str]:
+    """The shipped models whose cards say they survive JPEG at `quality`."""
+    return [name for name in loading.available()
+            if (safe := api.jpeg_safe_quality(loading.locate(name))) is not None and safe <= quality]
+
+
+def _check_output(path: str, allow_lossy: bool, model: str | None = None, quality: int = 95) -> None:
+    from pixinpix_tf.images import LOSSY_SUFFIXES
 
     suffix = os.path.splitext(path)[1].lower()
+    if suffix in (".jpg", ".jpeg") and not allow_lossy and model is not None:
+        safe = api.jpeg_safe_quality(loading.locate(model))
+        if safe is not None and quality >= safe:
+            return _check_folder(path)  # the card says this model survives JPEG at this quality
+        survivors = _jpeg_models(quality)
+        instead = f"use --model {' or '.join(survivors)}, which survives it, " if survivors else ""
+        raise ImageError(f"{path}: JPEG at quality {quality} destroys what {model} hides; {instead}write a .png, "
+                         "or pass --allow-lossy if you really mean it")
     if suffix in LOSSY_SUFFIXES and not allow_lossy:
         raise ImageError(f"{path}: {suffix} is lossy and destroys the hidden image; write a .png "
                          "(or pass --allow-lossy if you really mean it)")
     if suffix != ".png" and suffix not in LOSSY_SUFFIXES and not allow_lossy:
         raise ImageError(f"{path}: the output is written as a lossless 8-bit PNG; name it *.png")
+    _check_folder(path)
 
 
-def _image_command(argv: list[str] | None, command: str) -> int:
-    """`pixinpix hide` and `pixinpix reveal` on image files of any size."""
+def _check_folder(path: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ImageError(f"{path}: the folder {folder} does not exist")
+
+
+def _image_parser(command: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=f"pixinpix {command}",
         description="Hide SECRET in COVER and write the 8-bit stego PNG (the cover's size)." if command == "hide"
@@ -181,52 +289,60 @@ def _image_command(argv: list[str] | None, command: str) -> int:
         parser.add_argument("secret", help="secret image (any size; resized to the cover's size)")
         parser.add_argument("--keep-aspect", action="store_true",
                             help="fit the secret inside the cover's size with black bars instead of stretching it")
-        parser.add_argument("--refine", type=int, metavar="STEPS",
-                            help="optimise the stego pixels against the revealing network for STEPS steps: "
-                            "a better revealed secret for more time, a forward and backward pass of the "
-                            f"revealing network per step (default: {pretrained.DEFAULT_REFINE_STEPS}, or 0 for "
-                            "a model with embed_bits; 0 for the hiding network's stego alone, about 18x faster "
-                            "on photos)")
+        parser.add_argument("--refine", type=int, default=api.DEFAULT_REFINE_STEPS, metavar="STEPS",
+                            help="optimise the stego pixels against the revealing network for STEPS steps: a "
+                            "better revealed secret for about 2 s per step on a Kodak photo; needs TensorFlow "
+                            f"(default: {api.DEFAULT_REFINE_STEPS}, the hiding network's stego alone)")
     else:
         parser.add_argument("stego", help="stego image written by `pixinpix hide`")
         parser.add_argument("--secret", help="the original secret, for --report")
     parser.add_argument("-o", "--output", required=True, help="output file (.png)")
-    parser.add_argument("--model",
-                        help="a trained model: run directory, .keras file, or the name of a shipped pretrained "
-                        f"model (default: {pretrained.DEFAULT_MODEL}); reveal with the model that hid")
+    parser.add_argument("--model", help="a shipped pretrained name, pretrained folder, run directory, .keras file "
+                        f"or `pixinpix export` folder (default: {api.DEFAULT_MODEL}); reveal with the model that hid")
+    parser.add_argument("--backend", choices=api.BACKENDS, default="auto",
+                        help="auto: onnxruntime when the model has ONNX files and no refinement is asked, else "
+                        "Keras (default: auto)")
     parser.add_argument("--report", action="store_true",
                         help="print PSNR and SSIM of the result against the input (reveal: against --secret)")
     parser.add_argument("--allow-lossy", action="store_true", help="allow a lossy output format such as JPEG")
-    args = parser.parse_args(argv)
-    if command == "reveal" and args.report and not args.secret:
-        return fail("--report needs --secret FILE to compare the revealed image with")
-    if command == "hide" and args.refine is not None and args.refine < 0:
-        return fail(f"--refine must be >= 0, got {args.refine}")
-    quiet_tensorflow()
-    from pixinpix_tf import api, metrics, tiling
-    from pixinpix_tf.evaluate import EvaluationError
-    from pixinpix_tf.images import ImageError, read_image, write_image
+    if command == "hide":
+        parser.add_argument("--quality", type=int, default=95,
+                            help="JPEG quality of a .jpg stego image (default: 95); without --allow-lossy only for a "
+                            "model whose card says it survives JPEG at that quality")
+    return parser
+
+
+def _image_command(argv: list[str] | None, command: str) -> int:
+    """`pixinpix hide` and `pixinpix reveal` on image files of any size."""
+    args = _image_parser(command).parse_args(argv)
+    from pixinpix_tf import metrics, tiling
+    from pixinpix_tf.images import read_image, write_image
 
     try:
-        _check_output(args.output, args.allow_lossy)
-        if not os.path.isdir(os.path.dirname(os.path.abspath(args.output))):
-            folder = os.path.dirname(os.path.abspath(args.output))
-            raise ImageError(f"{args.output}: the folder {folder} does not exist")
+        if command == "reveal" and args.report and not args.secret:
+            raise ConfigError("--report needs --secret FILE to compare the revealed image with")
+        if command == "hide" and args.refine < 0:
+            raise ConfigError(f"--refine must be >= 0, got {args.refine}")
+        if command == "hide":
+            if not 1 <= args.quality <= 100:
+                raise ConfigError(f"--quality must be 1..100, got {args.quality}")
+            _check_output(args.output, args.allow_lossy, args.model or api.DEFAULT_MODEL, args.quality)
+        else:
+            _check_output(args.output, args.allow_lossy)
         first = read_image(args.cover if command == "hide" else args.stego, 3)
-        model = api.resolve_model(args.model)
+        model = load_for(command, args.model, args.backend, args.refine if command == "hide" else 0)
         if command == "hide":
             secret = read_image(args.secret, model.secret_channels)
             result = api.hide(first, secret, model, keep_aspect=args.keep_aspect, refine_steps=args.refine,
-                              progress=args.refine != 0)
+                              progress=args.refine > 0)
             reference = first
         else:
             result = api.reveal(first, model)
             reference = None
             if args.secret:
-                secret = read_image(args.secret, model.secret_channels)
-                reference = tiling.fit_secret(secret, *result.shape[:2])
-        write_image(result, args.output)
-    except (ImageError, EvaluationError, LookupError, ValueError) as err:
+                reference = tiling.fit_secret(read_image(args.secret, model.secret_channels), *result.shape[:2])
+        write_image(result, args.output, quality=args.quality if command == "hide" else None)
+    except PixInPixError as err:
         return fail(err)
     print(f"wrote {args.output} ({result.shape[1]}x{result.shape[0]})")
     if args.report:
@@ -248,77 +364,59 @@ def reveal_main(argv: list[str] | None = None) -> int:
 
 def demo_main(argv: list[str] | None = None) -> int:
     """`pixinpix demo`: hide and reveal bundled samples with the pretrained models."""
+    from pixinpix_tf import demo
+
     parser = argparse.ArgumentParser(
         prog="pixinpix demo",
         description="Hide six MNIST digits in six CIFAR-10 images and one photo in another with the pretrained "
         "models, reveal them from the stego PNGs, write PNGs and figures, and print PSNR and SSIM. Offline.",
     )
     parser.add_argument("--out", help="output folder (default: a new pixinpix-demo-<time> folder here)")
-    parser.add_argument("--digits-model", default="mnist-in-cifar10", help="model for the digits (name or path)")
-    parser.add_argument("--photo-model", default=pretrained.DEFAULT_MODEL, help="model for the photo (name or path)")
+    parser.add_argument("--digits-model", default=demo.DIGITS_MODEL, help="model for the digits (name or path)")
+    parser.add_argument("--photo-model", default=api.DEFAULT_MODEL, help="model for the photo (name or path)")
+    parser.add_argument("--backend", choices=api.BACKENDS, default="auto", help="as in `pixinpix hide`")
     args = parser.parse_args(argv)
-    quiet_tensorflow()
-    from pixinpix_tf import demo
-    from pixinpix_tf.evaluate import EvaluationError
-    from pixinpix_tf.images import ImageError
-
     out = args.out or demo.default_out()
     try:
-        rows = demo.run_demo(out, args.digits_model, args.photo_model)
-    except (EvaluationError, ImageError, LookupError) as err:
+        require("demo", ("matplotlib",), "onnx")
+        models = [load_for("demo", name, args.backend) for name in (args.digits_model, args.photo_model)]
+        rows = demo.run_demo(out, *models)
+    except PixInPixError as err:
         return fail(err)
     print(demo.format_table(rows))
     print(f"stego and revealed PNGs, digits.png and photo.png in {out}")
     return 0
 
 
-# Subcommands by "module:function", imported only when run (export imports this
-# package, never the reverse).
 COMMANDS = {
-    "train": ("pixinpix_tf.cli:train_main", "train a model with model.fit (resumable)"),
-    "evaluate": ("pixinpix_tf.cli:evaluate_main",
-                 "measure quality, robustness and LSB baselines; write tables and figures"),
-    "export": ("pixinpix_tf.export.exporter:main", "export to SavedModel (TF Serving) and ONNX, parity-checked"),
-    "hide": ("pixinpix_tf.cli:hide_main", "hide a secret image in a cover image of any size; write the stego PNG"),
-    "reveal": ("pixinpix_tf.cli:reveal_main", "reveal the secret of a stego PNG"),
-    "demo": ("pixinpix_tf.cli:demo_main", "hide and reveal bundled samples with the pretrained models (offline)"),
+    "train": (train_main, "train a model with model.fit (resumable)"),
+    "evaluate": (evaluate_main, "measure quality, robustness and LSB baselines; write tables and figures"),
+    "export": (export_main, "export to SavedModel (TF Serving) and ONNX, parity-checked"),
+    "hide": (hide_main, "hide a secret image in a cover image of any size; write the stego PNG"),
+    "reveal": (reveal_main, "reveal the secret of a stego PNG"),
+    "demo": (demo_main, "hide and reveal bundled samples with the pretrained models (offline)"),
 }
-# What each command needs beyond the TensorFlow-free core, and the extra that installs it.
-REQUIREMENTS = {"train": (("tensorflow", "keras", "tensorflow_datasets"), "tf"),
-                "evaluate": (("tensorflow", "keras", "tensorflow_datasets", "matplotlib"), "tf"),
-                "export": (("tensorflow", "keras", "tf2onnx", "onnxruntime"), "export"),
-                "hide": (("tensorflow", "keras"), "tf"),
-                "reveal": (("tensorflow", "keras"), "tf"),
-                "demo": (("tensorflow", "keras", "matplotlib"), "tf")}
-
-
-def missing_requirement(command: str) -> str | None:
-    """A one-line install hint if a module `command` needs is not installed."""
-    modules, extra = REQUIREMENTS.get(command, ((), ""))
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
-    if missing:
-        return f"pixinpix {command} needs {', '.join(missing)}: pip install \"pixinpix-tf[{extra}]\""
-    return None
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `pixinpix` console script."""
+    """Entry point of the `pixinpix` console script (and its alias `pixinpix-onnx`)."""
+    global SHOW_TENSORFLOW_LOGS
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(
         prog="pixinpix",
-        description="Hide images inside images with PixInPix twin U-Nets (Keras 3 / TensorFlow).",
+        description="Hide images inside images with PixInPix twin U-Nets (Keras 3 / TensorFlow, onnxruntime).",
         epilog="Run 'pixinpix COMMAND --help' for the options of a command.",
     )
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up log lines")
     parser.add_argument("command", choices=list(COMMANDS), metavar="COMMAND",
                         help="; ".join(f"{name}: {text}" for name, (_, text) in COMMANDS.items()))
+    SHOW_TENSORFLOW_LOGS = bool(argv) and argv[0] == "--verbose"
+    argv = argv[1:] if SHOW_TENSORFLOW_LOGS else argv
     if not argv or argv[0] in ("-h", "--help"):
         parser.print_help()
         return 0 if argv else 2
     args = parser.parse_args(argv[:1])
-    if "-h" not in argv and "--help" not in argv and (hint := missing_requirement(args.command)):
-        return fail(hint)
-    module, function = COMMANDS[args.command][0].split(":")
-    return getattr(importlib.import_module(module), function)(argv[1:])
+    return COMMANDS[args.command][0](argv[1:])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 """Run configuration: frozen dataclasses and named presets.
 
-This module has no internal imports: every other stage reads a `Config`.
+Every field carries its one-line help in `metadata["help"]`: the command line's
+options and their help are made from these fields (`cli.add_config_arguments`),
+so the list of architecture and training fields is written once, here.
+Imports only `errors`: every other stage reads a `Config`.
 """
 
 from __future__ import annotations
@@ -10,44 +13,35 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from pixinpix_tf.errors import ConfigError
 
-class ConfigError(ValueError):
-    """An invalid configuration value, reported to users in one line."""
+
+# What `Config.channel` may name (`channel.MAX_STRENGTHS` has each one's strongest setting).
+CHANNEL_DISTORTIONS = ("jpeg", "noise", "blur", "resize", "brightness", "contrast")
+
+
+def _field(default: Any, help: str) -> Any:
+    """A dataclass field with its command-line help."""
+    return field(default=default, metadata={"help": help})
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture of the twin U-Nets (see `pixinpix_tf.model.PixInPix`).
+    """Architecture of the twin U-Nets (`pixinpix_tf.model.PixInPix` is built from it by keyword)."""
 
-    Attributes:
-        image_size: side of the square cover/secret images; a multiple of 2**depth.
-        secret_channels: 1 (grayscale secret) or 3 (RGB secret).
-        depth: number of down-sampling (2x2 max pool) steps per U-Net.
-        base_filters: channels of the first level; doubled at each level.
-        max_filters: cap on the channels of the deepest levels.
-        convs_per_step: 3x3 convolutions in each down/up step.
-        batch_norm: batch normalisation after every 3x3 convolution.
-        quantize_stego: round the stego image to 8 bits before revealing
-            (straight-through gradient), so training sees what a PNG stores.
-        residual_stego: the hiding net predicts a change to the cover
-            (stego = cover + output, clipped to [0, 1]) instead of the whole
-            stego image through a sigmoid.
-        embed_bits: k > 0: the hiding net outputs a k-bit code per colour value,
-            written into the k low bits of the cover (the nearest 8-bit level
-            with those low bits), and the revealing net reads it back from the
-            stego's low bits; 0: the hiding net outputs the stego image itself.
-    """
-
-    image_size: int = 32
-    secret_channels: int = 3
-    depth: int = 5
-    base_filters: int = 16
-    max_filters: int = 256
-    convs_per_step: int = 2
-    batch_norm: bool = False
-    quantize_stego: bool = False
-    residual_stego: bool = False
-    embed_bits: int = 0
+    image_size: int = _field(32, "side of the square training images in pixels, a multiple of 2**depth")
+    secret_channels: int = _field(3, "1 = grayscale secret, 3 = RGB")
+    depth: int = _field(5, "down-sampling (2x2 max pool) steps per U-Net")
+    base_filters: int = _field(16, "channels at full resolution, doubled at each level")
+    max_filters: int = _field(256, "cap on the channels of the deepest levels")
+    convs_per_step: int = _field(2, "3x3 convolutions in each down and up step")
+    batch_norm: bool = _field(False, "batch normalisation after every 3x3 convolution")
+    quantize_stego: bool = _field(False, "reveal from the stego rounded to 8 bits (straight-through gradient), "
+                                  "as a stored PNG is")
+    residual_stego: bool = _field(False, "the hiding net predicts a change to the cover (clipped to [0, 1]) "
+                                  "instead of the stego image through a sigmoid")
+    embed_bits: int = _field(0, "k > 0: the hiding net writes a learned k-bit code into the k low bits of the "
+                             "cover and the revealing net reads it back; 0: it outputs the stego image")
 
     def validate(self) -> None:
         for name in ("image_size", "depth", "base_filters", "max_filters", "convs_per_step"):
@@ -69,48 +63,33 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class Config:
-    """Everything a training run needs; written as JSON into every run directory.
-
-    Attributes:
-        cover, secret: tfds name with optional split (`cifar10`, `mnist:train`)
-            or a folder of image files.
-        optimizer: `sgd` or `adam`.
-        learning_rate: initial learning rate.
-        lr_schedule: `constant` or `cosine` (cosine decay to 0 over all epochs).
-        clipnorm: clip each gradient to this norm (None: no clipping).
-        loss_weights: weights of the `stego` and `revealed` MSE losses.
-        train_size, test_size: number of (cover, secret) pairs per epoch.
-        mixed_precision: compute in bfloat16 (outputs stay float32).
-        init_from: start from the weights of this model (pretrained name, run
-            directory or .keras file, with the same architecture, or with fewer
-            base filters: its weights then fill the leading channels, so
-            training starts from what it computes) instead of random ones;
-            None: random initialisation.
-        zoom: training covers and secrets are random square crops enlarged
-            back to the image size by a factor drawn uniformly from [1, zoom],
-            so they look like tiles of photos larger than the training images;
-            1: no zoom. Test pairs are never zoomed.
-        train_only: `hider` or `revealer`: train that network alone, the other
-            keeps its weights (from `init_from`, or its initialisation); None: both.
-    """
+    """Everything a training run needs; written as JSON into every run directory."""
 
     model: ModelConfig = field(default_factory=ModelConfig)
-    cover: str = "cifar10"
-    secret: str = "mnist"
-    optimizer: str = "sgd"
-    learning_rate: float = 0.01
-    lr_schedule: str = "constant"
-    clipnorm: float | None = None
-    loss_weights: tuple[float, float] = (1.0, 0.75)
-    batch_size: int = 32
-    epochs: int = 100
-    train_size: int = 50_000
-    test_size: int = 10_000
-    seed: int = 0
-    mixed_precision: bool = False
-    init_from: str | None = None
-    zoom: float = 1.0
-    train_only: str | None = None
+    cover: str = _field("cifar10", "cover source: tfds name[:split] or image folder")
+    secret: str = _field("mnist", "secret source: tfds name[:split] or image folder")
+    optimizer: str = _field("sgd", "sgd or adam")
+    learning_rate: float = _field(0.01, "initial learning rate")
+    lr_schedule: str = _field("constant", "constant, or cosine decay to 0 over all epochs")
+    clipnorm: float | None = _field(None, "clip each gradient to this norm (none: no clipping)")
+    loss_weights: tuple[float, float] = _field((1.0, 0.75), "weights of the stego and revealed MSE losses")
+    batch_size: int = _field(32, "global batch size")
+    epochs: int = _field(100, "epochs to train")
+    train_size: int = _field(50_000, "training pairs per epoch")
+    test_size: int = _field(10_000, "validation pairs")
+    seed: int = _field(0, "seed for pairing, shuffling and initialisation")
+    mixed_precision: bool = _field(False, "compute in bfloat16 (outputs stay float32)")
+    init_from: str | None = _field(None, "start from this model's weights (pretrained name, run directory or "
+                                   ".keras file) instead of random ones; with more base filters it grows that "
+                                   "model, keeping what it computes")
+    zoom: float = _field(1.0, "train on random crops enlarged by up to this factor, like tiles of larger photos "
+                         "(1 = off; test pairs are never zoomed)")
+    train_only: str | None = _field(None, "hider or revealer: train that network alone, the other keeps its "
+                                    "weights (none: both)")
+    channel: str = _field("", "distortions the stego image goes through in training, comma-separated, from "
+                          + ", ".join(CHANNEL_DISTORTIONS) + " (channel.Channel; empty: none)")
+    channel_ramp: float = _field(0.0, "epochs over which the channel's strength rises from 0 to full, mild to "
+                                 "strong (0: full strength from the start)")
 
     def validate(self) -> None:
         self.model.validate()
@@ -129,8 +108,18 @@ class Config:
             raise ConfigError(f"train_only must be hider or revealer, got {self.train_only!r}")
         if not self.zoom >= 1:
             raise ConfigError(f"zoom must be >= 1, got {self.zoom}")
+        unknown = sorted(set(self.channel_names) - set(CHANNEL_DISTORTIONS))
+        if unknown:
+            raise ConfigError(f"unknown channel distortions {', '.join(unknown)}; choose from "
+                              f"{', '.join(CHANNEL_DISTORTIONS)}")
+        if self.channel_ramp < 0:
+            raise ConfigError(f"channel_ramp must be >= 0, got {self.channel_ramp}")
         if len(self.loss_weights) != 2 or min(self.loss_weights) < 0:
             raise ConfigError(f"loss_weights must be two numbers >= 0, got {self.loss_weights}")
+
+    @property
+    def channel_names(self) -> tuple[str, ...]:
+        return tuple(name.strip() for name in self.channel.split(",") if name.strip())
 
     def replace(self, **changes: Any) -> "Config":
         """A copy with top-level or model fields changed (model fields by name)."""
@@ -192,6 +181,12 @@ PRESETS: dict[str, Config] = {
     # loss was lowest after the second (README).
     "lowbits": _FAST.replace(depth=3, base_filters=48, residual_stego=False, embed_bits=3, epochs=4,
                              learning_rate=3e-4),
+    # The shipped imagenet-in-cifar10 network, trained on through the distortions a stego image
+    # meets on its way (channel.Channel: JPEG down to quality 50, noise, blur, resizing,
+    # brightness, contrast), their strength rising from 0 over the first epoch.
+    "robust": _FAST.replace(depth=3, base_filters=48, secret="tiny_imagenet32", zoom=8.0, epochs=4,
+                            learning_rate=3e-4, init_from="imagenet-in-cifar10",
+                            channel=",".join(CHANNEL_DISTORTIONS), channel_ramp=1.0),
     # Seconds on a CPU: for smoke tests and trying the tooling, not for quality.
     "tiny": Config(
         model=ModelConfig(image_size=16, depth=2, base_filters=4, max_filters=16, convs_per_step=1),

@@ -28,14 +28,11 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from pixinpix_tf.config import Config
+from pixinpix_tf.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 # name, optional tfds version (`cifar10:3.0.2`), optional split (`:train`, `:train[:10%]`)
 _SPEC = re.compile(r"^(?P<name>[^:]+(?::\d+(?:\.\d+)*)?)(?::(?P<split>.+))?$")
-
-
-class DataError(RuntimeError):
-    """A dataset that cannot be found, read or downloaded; the message is one line."""
 
 
 @dataclass(frozen=True)

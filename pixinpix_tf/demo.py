@@ -15,24 +15,22 @@ import numpy as np
 
 from pixinpix_tf import api, metrics
 from pixinpix_tf.images import read_image, write_image
-from pixinpix_tf.pretrained import DEFAULT_MODEL
+from pixinpix_tf.report import plot_samples
 from pixinpix_tf.tiling import fit_secret
 
 SAMPLES = Path(__file__).parent / "assets" / "samples"
 DIGITS_MODEL = "mnist-in-cifar10"
-PHOTO_MODEL = DEFAULT_MODEL
 
 
 def default_out() -> Path:
     return Path(f"pixinpix-demo-{time.strftime('%Y%m%d-%H%M%S')}")
 
 
-def run_demo(out: str | Path, digits_model: str = DIGITS_MODEL, photo_model: str = PHOTO_MODEL) -> list[dict]:
-    """Run the demo into `out`; returns one row of metrics per hidden image."""
-    from pixinpix_tf.evaluate import plot_samples
-
+def run_demo(out: str | Path, digits_model=DIGITS_MODEL, photo_model=None) -> list[dict]:
+    """Run the demo into `out` with two models (loaded, or names or paths as `api.hide` takes;
+    None: `api.DEFAULT_MODEL`); returns one row of metrics per hidden image."""
     out = Path(out)
-    digits, photo = api.load_model(digits_model), api.load_model(photo_model)
+    digits, photo = api.resolve_model(digits_model), api.resolve_model(photo_model)
     out.mkdir(parents=True, exist_ok=True)
     rows, samples = [], {"covers": [], "stego": [], "secrets": [], "revealed": []}
     jobs = [(f"digit {i}", digits, SAMPLES / f"cifar10_{i}.png", SAMPLES / f"mnist_{i}.png") for i in range(6)]

@@ -1,83 +1,45 @@
-"""The paper's experiments as numbers: quality, robustness, LSB baselines, figures.
+"""The paper's experiments as numbers: quality, robustness, classical baselines.
 
 For each test pair the stego image is revealed as computed (float) and as a
 user stores it (rounded to 8 bits, exactly what a PNG round trip gives; the
-headline), then after each distortion of the 8-bit stego image. LSB
-substitution with k = 1..4 bits, plain and nearest-level (`lsb.lsb_hide`), goes
-through the same 8-bit path and the same distortions. Revealed images are
-rounded to 8 bits too, except in the float row.
+headline), then after each distortion of the 8-bit stego image. The classical
+methods of `baselines` (LSB substitution with k = 1..4 bits, plain and
+nearest-level, and a WebP or JPEG secret in the k low bits) go through the
+same 8-bit path and the same distortions. Revealed images are rounded to 8 bits
+too, except in the float row.
 
-Outputs in the output folder: `metrics.json` (every number), `report.md` (the
-tables), `samples.png` (cover, stego, secret, revealed, |stego - cover| x 10)
-and `robustness.png` (revealed PSNR against distortion strength).
+`run` writes the outputs with `report.write_outputs`: `metrics.json` (every
+number), `report.md` (the tables), `samples.png` and `robustness.png`.
+`photo_figures` is the photo benchmark: each photo of a folder hiding the next.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import keras
 import numpy as np
 
-from pixinpix_tf import metrics, pretrained
+from pixinpix_tf import api, metrics
 from pixinpix_tf.config import Config, get_preset
 from pixinpix_tf.data import Source, paired_images
 from pixinpix_tf.distortions import DISTORTIONS
-from pixinpix_tf.images import to_uint8
-from pixinpix_tf.lsb import lsb_hide, lsb_reveal
+from pixinpix_tf.images import read_image, to_uint8
+from pixinpix_tf.loading import load_model, locate, run_config
+from pixinpix_tf.baselines import CODECS, compressed_hide, compressed_reveal, lsb_hide, lsb_reveal
 from pixinpix_tf.model import PixInPix
+from pixinpix_tf.report import write_outputs
+from pixinpix_tf.tiling import fit_secret
 
 LSB_BITS = (1, 2, 3, 4)
 # result key -> (bits, nearest): plain substitution, and the nearest level with those low bits
 LSB_METHODS = {**{f"k={b}": (b, False) for b in LSB_BITS}, **{f"k={b} nearest": (b, True) for b in LSB_BITS}}
+# result key -> (codec, bits): the secret compressed at the highest quality that fits in the k low bits
+COMPRESSED_METHODS = {f"{codec} k={b}": (codec, b) for codec in CODECS for b in LSB_BITS}
 DIGIT_CLASSIFIER = Path(__file__).parent / "assets" / "digit_classifier.keras"
-
-
-class EvaluationError(RuntimeError):
-    """A model path or option that cannot be evaluated; the message is one line."""
-
-
-def resolve_model_path(path: str | Path) -> Path:
-    """A `.keras` file, a pretrained folder, or the best (else last) model of a run directory."""
-    folder = pretrained.find(path)
-    if folder is not None:
-        return folder
-    path = Path(path)
-    if path.is_dir():
-        for name in ("best.keras", "last.keras"):
-            if (path / name).is_file():
-                return path / name
-        raise EvaluationError(f"{path} holds no best.keras or last.keras: is it a run directory?")
-    if not path.is_file():
-        shipped = ", ".join(pretrained.available()) or "none in this version"
-        raise EvaluationError(f"{path}: no such run directory or .keras file, "
-                              f"and no pretrained model of that name (shipped: {shipped})")
-    return path
-
-
-def load_model(path: str | Path) -> PixInPix:
-    """A trained PixInPix model: a run directory, a `.keras` file, or a pretrained name or folder."""
-    file = resolve_model_path(path)
-    if file.is_dir():
-        return pretrained.load_folder(file)
-    try:
-        model = keras.models.load_model(file, compile=False)
-    except Exception as err:  # zip, h5 and deserialization errors all mean "not a model"
-        raise EvaluationError(f"cannot load {file} as a Keras model ({type(err).__name__})") from None
-    if not isinstance(model, PixInPix):
-        raise EvaluationError(f"{file} is a {type(model).__name__}, not a PixInPix model")
-    return model
-
-
-def run_config(path: str | Path) -> Config | None:
-    """The training config of the run (or pretrained model) that `path` belongs to, if known."""
-    folder = pretrained.find(path)
-    path = Path(path)
-    config = folder / "training.json" if folder else (path if path.is_dir() else path.parent) / "config.json"
-    return Config.from_json(config.read_text()) if config.is_file() else None
 
 
 def test_pairs(cfg: Config, data_dir: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -107,13 +69,15 @@ def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, la
 
     `refine_steps`: refine PixInPix's stego images (`pixinpix_tf.refine`) before everything else.
     """
+    api.check_refine_steps(model, refine_steps)
     chunks = range(0, len(covers), 500)
-    steps = 2 + len(chunks) + sum(len(d.strengths) for d in DISTORTIONS.values()) * (1 + len(LSB_METHODS))
+    steps = 2 + len(chunks) + sum(len(d.strengths) for d in DISTORTIONS.values()) * (
+        1 + len(LSB_METHODS) + len(COMPRESSED_METHODS))
     progress = keras.utils.Progbar(steps, verbose=verbose, unit_name="pass")
 
     def hide(start: int) -> np.ndarray:
         chunk = slice(start, start + 500)
-        stego = model.hide(covers[chunk], secrets[chunk], batch_size=500, refine_steps=refine_steps)
+        stego = api.hide_tiles(model, covers[chunk], secrets[chunk], refine_steps, batch_size=500)
         progress.add(1)
         return stego
 
@@ -144,6 +108,7 @@ def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, la
             "distortions": robustness(stego_uint8, reveal),
         },
         "lsb": {},
+        "compressed": {},
     }
     lsb_revealed = {}  # bits -> revealed secrets (the same with or without `nearest`)
     for key, (bits, nearest) in LSB_METHODS.items():
@@ -159,6 +124,18 @@ def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, la
                      "revealed": metrics.compare(secrets, lsb_revealed[bits])},
             "distortions": robustness(lsb_stego, lsb_reveal_step),
         }
+    for key, (codec, bits) in COMPRESSED_METHODS.items():
+        stego_c = compressed_hide(covers, secrets, bits, codec)
+
+        def compressed_reveal_step(images, bits=bits):
+            progress.add(1)
+            return compressed_reveal(images, bits, secrets.shape[-1])
+
+        results["compressed"][key] = {
+            "8bit": {"stego": metrics.compare(covers, stego_c),
+                     "revealed": metrics.compare(secrets, compressed_reveal(stego_c, bits, secrets.shape[-1]))},
+            "distortions": robustness(stego_c, compressed_reveal_step),
+        }
     classifier = _digit_classifier(secrets.shape[1:3]) if labels is not None and (labels >= 0).all() else None
     if classifier is not None:
         results["digit_accuracy"] = {
@@ -171,163 +148,60 @@ def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, la
     return results
 
 
-def photo_figures(model: PixInPix, folder: str | Path, refine_steps: int = 0,
-                  distortions: tuple[tuple[str, float], ...] = ()) -> dict:
-    """Mean figures on a folder of PNG photos, each hiding the next (in name order),
-    through `api.hide` and `api.reveal` (tiles, 8-bit): stego and revealed PSNR/SSIM,
-    seconds per hide, and the revealed PSNR after each (distortion name, strength)."""
-    from pixinpix_tf import api
-    from pixinpix_tf.images import read_image
-    from pixinpix_tf.tiling import fit_secret
+@dataclass(frozen=True)
+class PhotoMethod:
+    """A way to hide one whole photo in another: uint8 HWC images in and out."""
 
+    name: str
+    secret_channels: int
+    hide: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    reveal: Callable[[np.ndarray], np.ndarray]
+
+
+def model_method(model, refine_steps: int = 0, name: str = "PixInPix") -> PhotoMethod:
+    """`api.hide` / `api.reveal` with `model` (Keras or onnxruntime), tiles, 8-bit."""
+    return PhotoMethod(name, model.secret_channels,
+                       lambda cover, secret: api.hide(cover, secret, model, refine_steps=refine_steps),
+                       lambda stego: api.reveal(stego, model))
+
+
+def baseline_methods(bits: tuple[int, ...] = (1, 2)) -> list[PhotoMethod]:
+    """The compressed-secret baselines (WebP and JPEG secrets in the k low bits) as photo methods."""
+    return [PhotoMethod(f"{codec.upper() if codec == 'jpeg' else 'WebP'} k={k}", 3,
+                        lambda cover, secret, k=k, codec=codec: compressed_hide(cover[None], secret[None], k, codec)[0],
+                        lambda stego, k=k: compressed_reveal(stego[None], k)[0])
+            for codec in CODECS for k in bits]
+
+
+def photo_figures(method, folder: str | Path, refine_steps: int = 0,
+                  distortions: tuple[tuple[str, float], ...] = ()) -> dict:
+    """Figures on a folder of PNG photos, each hiding the next (in name order), with `method`
+    (a `PhotoMethod`, or a model for `model_method(model, refine_steps)`): mean stego and
+    revealed PSNR/SSIM, the lowest stego PSNR, seconds per hide, the revealed PSNR after each
+    (distortion name, strength) of the stego image, and each photo's figures."""
+    if not isinstance(method, PhotoMethod):
+        method = model_method(method, refine_steps)
     files = sorted(Path(folder).glob("*.png"))
+    columns = ["stego_psnr", "stego_ssim", "revealed_psnr", "revealed_ssim", "seconds_per_hide"]
+    after = [f"{name} {DISTORTIONS[name].label(strength)}" for name, strength in distortions]
     rows = []
     for cover_file, secret_file in zip(files, files[1:] + files[:1]):
         cover = read_image(cover_file, 3)
-        secret = fit_secret(read_image(secret_file, model.secret_channels), *cover.shape[:2])
+        secret = fit_secret(read_image(secret_file, method.secret_channels), *cover.shape[:2])
         start = time.perf_counter()
-        stego = api.hide(cover, secret, model, refine_steps=refine_steps)
+        stego = method.hide(cover, secret)
         seconds = time.perf_counter() - start
-        revealed = api.reveal(stego, model)
+        revealed = method.reveal(stego)
         rows.append([metrics.psnr(cover, stego)[0], metrics.ssim(cover, stego)[0],
                      metrics.psnr(secret, revealed)[0], metrics.ssim(secret, revealed)[0], seconds]
-                    + [metrics.psnr(secret, api.reveal(DISTORTIONS[name](stego[None], strength)[0], model))[0]
+                    + [metrics.psnr(secret, method.reveal(DISTORTIONS[name](stego[None], strength, seed=0)[0]))[0]
                        for name, strength in distortions])
-    means = np.mean(rows, axis=0)
-    figures = dict(zip(["stego_psnr", "stego_ssim", "revealed_psnr", "revealed_ssim", "seconds_per_hide"], means))
-    figures["revealed_psnr_after"] = {f"{name} {DISTORTIONS[name].label(strength)}": means[5 + i]
-                                      for i, (name, strength) in enumerate(distortions)}
-    return {"photos": len(files), **figures}
-
-
-def _row(label: str, result: dict) -> str:
-    cells = [f"{result[part][m]['mean']:.2f}" if m != "ssim" else f"{result[part][m]['mean']:.4f}"
-             for part in ("stego", "revealed") for m in ("psnr", "ssim", "apd", "rmse")]
-    return f"| {label} | " + " | ".join(cells) + " |"
-
-
-def report_markdown(results: dict, title: str) -> str:
-    """The tables of `report.md`."""
-    lines = [f"# {title}", "", f"{results['pairs']} test pairs. Means over pairs; PSNR on RGB with peak 255, "
-             "APD and RMSE in 0-255 units. Percentiles are in metrics.json.", "",
-             "## Quality", "",
-             "| method | stego PSNR | stego SSIM | stego APD | stego RMSE "
-             "| revealed PSNR | revealed SSIM | revealed APD | revealed RMSE |",
-             "|---|---|---|---|---|---|---|---|---|",
-             _row("PixInPix, 8-bit stego (headline)", results["pixinpix"]["8bit"]),
-             _row("PixInPix, float stego", results["pixinpix"]["float"])]
-    lines += [_row(f"LSB {k}", r["8bit"]) for k, r in results["lsb"].items()]
-    lines += ["", "## Robustness: revealed PSNR (dB) after distorting the 8-bit stego image", "",
-              "| distortion | PixInPix | " + " | ".join(f"LSB {k}" for k in results["lsb"]) + " |",
-              "|---|---|" + "---|" * len(results["lsb"])]
-    lines.append("| none | {:.2f} | ".format(results["pixinpix"]["8bit"]["revealed"]["psnr"]["mean"])
-                 + " | ".join(f"{r['8bit']['revealed']['psnr']['mean']:.2f}" for r in results["lsb"].values()) + " |")
-    for name, levels in results["pixinpix"]["distortions"].items():
-        for level, value in levels.items():
-            lsb = " | ".join(f"{r['distortions'][name][level]['psnr']['mean']:.2f}" for r in results["lsb"].values())
-            lines.append(f"| {name} {level} | {value['psnr']['mean']:.2f} | {lsb} |")
-    if "digit_accuracy" in results:
-        acc = results["digit_accuracy"]
-        lines += ["", "## Digit classifier accuracy on the secrets", "",
-                  "| digits | accuracy |", "|---|---|"]
-        lines += [f"| {name.replace('_', ' ')} | {value:.2%} |" for name, value in acc.items()]
-    return "\n".join(lines) + "\n"
-
-
-def plot_samples(samples: dict, path: Path) -> None:
-    """The paper's Figures 3 and 4: cover, stego, secret, revealed, |stego - cover| x 10."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    columns = ("cover", "stego", "secret", "revealed", "|stego - cover| x 10")
-    n = len(samples["covers"])
-    fig, axes = plt.subplots(n, len(columns), figsize=(len(columns) * 1.6, n * 1.6), squeeze=False)
-    residual = np.clip(np.abs(samples["stego"].astype(int) - samples["covers"].astype(int)) * 10, 0, 255)
-    images = (samples["covers"], samples["stego"], samples["secrets"], samples["revealed"], residual.astype(np.uint8))
-    for row in range(n):
-        for col, batch in enumerate(images):
-            ax = axes[row, col]
-            image = batch[row]
-            ax.imshow(image.squeeze(), cmap="gray" if image.shape[-1] == 1 else None, vmin=0, vmax=255,
-                      interpolation="nearest")
-            ax.set_xticks([]), ax.set_yticks([])
-            if row == 0:
-                ax.set_title(columns[col], fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def plot_robustness(results: dict, path: Path) -> None:
-    """Revealed PSNR against distortion strength, PixInPix against LSB k = 1..4 (nearest-level dashed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = list(DISTORTIONS)
-    columns = 4
-    rows = -(-len(names) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3 * rows), sharey=True, squeeze=False)
-    axes = axes.ravel()
-    methods = {"PixInPix": results["pixinpix"], **{f"LSB {k}": r for k, r in results["lsb"].items()}}
-    for ax, name in zip(axes, names):
-        distortion = DISTORTIONS[name]
-        for label, result in methods.items():
-            points = sorted([(0, result["8bit"]["revealed"]["psnr"]["mean"])] + [
-                (s, result["distortions"][name][distortion.label(s)]["psnr"]["mean"]) for s in distortion.strengths])
-            ax.plot(*zip(*points), marker="o", linewidth=2.5 if label == "PixInPix" else 1,
-                    linestyle="--" if "nearest" in label else "-",
-                    color="black" if label == "PixInPix" else None, label=label)
-        ax.set_title(name)
-        ax.set_xlabel(distortion.unit if name != "jpeg" else "100 - quality")
-        ax.grid(alpha=0.3)
-    for ax in axes[len(names):]:
-        ax.axis("off")
-    for row in range(rows):
-        axes[row * columns].set_ylabel("revealed PSNR (dB)")
-    axes[len(names) - 1].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def headline(result: dict) -> dict:
-    """The mean 8-bit stego and revealed PSNR of one method's results: {"stego": dB, "revealed": dB}."""
-    return {part: result["8bit"][part]["psnr"]["mean"] for part in ("stego", "revealed")}
-
-
-def plot_lsb_lines(ax, lsb: dict[str, dict]) -> None:
-    """The LSB points of `results["lsb"]`-style {key: {"stego", "revealed"} PSNR} on `ax`, one
-    line for plain substitution and one for the nearest level, each labelled with k."""
-    for nearest, style in ((False, "s--"), (True, "^:")):
-        line = {k: p for k, p in lsb.items() if k.endswith("nearest") == nearest}
-        if not line:
-            continue
-        ax.plot([p["stego"] for p in line.values()], [p["revealed"] for p in line.values()], style,
-                label="LSB k = 1..4" + (", nearest level" if nearest else ""))
-        for k, p in line.items():
-            ax.annotate(k.split()[0], (p["stego"], p["revealed"]), textcoords="offset points", xytext=(4, -10),
-                        fontsize=8)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def write_outputs(results: dict, out: str | Path, title: str) -> None:
-    """metrics.json, report.md, samples.png and robustness.png in `out`."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    numbers = {k: v for k, v in results.items() if k != "samples"}
-    _write_atomic(out / "metrics.json", json.dumps(numbers, indent=2) + "\n")
-    _write_atomic(out / "report.md", report_markdown(results, title))
-    plot_samples(results["samples"], out / "samples.png")
-    plot_robustness(results, out / "robustness.png")
+    rows = np.asarray(rows, np.float64)
+    means = rows.mean(axis=0)
+    return {"photos": len(files), **dict(zip(columns, map(float, means))),
+            "min_stego_psnr": float(rows[:, 0].min()),
+            "revealed_psnr_after": dict(zip(after, map(float, means[len(columns):]))),
+            "per_photo": {f.name: dict(zip(columns + after, map(float, row))) for f, row in zip(files, rows)}}
 
 
 def run(model_path: str | Path, out: str | Path, cover: str | None = None, secret: str | None = None,
@@ -339,8 +213,7 @@ def run(model_path: str | Path, out: str | Path, cover: str | None = None, secre
     mnist and 0); the pairs are the same fixed test pairs that training validated on.
     """
     model = load_model(model_path)
-    if refine_steps and model.embed_bits:
-        raise EvaluationError(f"{model_path}: a model with embed_bits cannot be refined; leave out --refine")
+    api.check_refine_steps(model, refine_steps)
     base = run_config(model_path) or get_preset("paper")
     cfg = base.replace(cover=cover or base.cover, secret=secret or base.secret, test_size=num,
                        seed=base.seed if seed is None else seed, image_size=model.image_size,
@@ -349,7 +222,7 @@ def run(model_path: str | Path, out: str | Path, cover: str | None = None, secre
     digits = Source.parse(cfg.secret).name == "mnist"  # other labels are not digits
     results = evaluate_arrays(model, covers, secrets, labels if digits else None, seed=cfg.seed, verbose=verbose,
                               refine_steps=refine_steps)
-    results.update(model=str(resolve_model_path(model_path)), cover=cfg.cover, secret=cfg.secret, seed=cfg.seed)
+    results.update(model=str(locate(model_path).keras), cover=cfg.cover, secret=cfg.secret, seed=cfg.seed)
     refined = f", stego refined for {refine_steps} steps" if refine_steps else ""
     write_outputs(results, out, f"PixInPix evaluation: {cfg.secret} hidden in {cfg.cover}{refined}")
     return results

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pixinpix_tf.errors import ImageError
+
 
 def as_float_images(images, channels: int | None = None) -> tuple[np.ndarray, bool]:
     """Images (uint8 or float in [0, 1], one HWC image or an NHWC batch) as a float32 batch.
@@ -15,7 +17,7 @@ def as_float_images(images, channels: int | None = None) -> tuple[np.ndarray, bo
     """
     array = np.asarray(images)
     if array.ndim not in (3, 4):
-        raise ValueError(f"expected an HWC image or an NHWC batch, got shape {array.shape}")
+        raise ImageError(f"expected an HWC image or an NHWC batch, got shape {array.shape}")
     single = array.ndim == 3
     if single:
         array = array[None]
@@ -24,19 +26,15 @@ def as_float_images(images, channels: int | None = None) -> tuple[np.ndarray, bo
     else:
         array = array.astype(np.float32)
         if array.size and (array.min() < 0.0 or array.max() > 1.0):
-            raise ValueError("float images must lie in [0, 1]; pass uint8 for 0-255 values")
+            raise ImageError("float images must lie in [0, 1]; pass uint8 for 0-255 values")
     if channels is not None and array.shape[-1] != channels:
-        raise ValueError(f"expected {channels} channels, got {array.shape[-1]}")
+        raise ImageError(f"expected {channels} channels, got {array.shape[-1]}")
     return array, single
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """[0, 1] floats to uint8, rounded to the nearest level (what a PNG stores)."""
     return np.clip(np.round(np.asarray(images, np.float32) * 255.0), 0, 255).astype(np.uint8)
-
-
-class ImageError(ValueError):
-    """An image file that cannot be read or written; the message is one line."""
 
 
 def as_uint8_image(image, channels: int) -> np.ndarray:
@@ -51,12 +49,12 @@ def as_uint8_image(image, channels: int) -> np.ndarray:
     array = np.asarray(image)
     if array.dtype != np.uint8:
         if array.size and (array.min() < 0 or array.max() > 1):
-            raise ValueError("float images must lie in [0, 1]; pass uint8 for 0-255 values")
+            raise ImageError("float images must lie in [0, 1]; pass uint8 for 0-255 values")
         array = to_uint8(array)
     if array.ndim == 2:
         array = array[..., None]
     if array.ndim != 3 or array.shape[-1] not in (1, 3, 4):
-        raise ValueError(f"expected one HWC image with 1, 3 or 4 channels, got shape {array.shape}")
+        raise ImageError(f"expected one HWC image with 1, 3 or 4 channels, got shape {array.shape}")
     array = array[..., :3] if array.shape[-1] == 4 else array
     if array.shape[-1] == 1 and channels == 3:
         array = np.repeat(array, 3, axis=-1)
@@ -100,10 +98,11 @@ def _to_8bit(image):
 LOSSY_SUFFIXES = (".jpg", ".jpeg", ".webp", ".jp2", ".heic", ".avif")
 
 
-def write_image(image: np.ndarray, path) -> None:
+def write_image(image: np.ndarray, path, quality: int | None = None) -> None:
     """Write a uint8 image atomically (a temporary file in the same folder, then a rename).
 
-    The format follows the file's suffix (PNG for `.png`).
+    The format follows the file's suffix (PNG for `.png`); `quality` is a lossy format's
+    (Pillow's default when None).
     """
     import os
     import tempfile
@@ -122,7 +121,7 @@ def write_image(image: np.ndarray, path) -> None:
     try:
         with os.fdopen(handle, "wb") as f:
             Image.fromarray(array).save(f, format=Image.registered_extensions().get(
-                os.path.splitext(str(path))[1].lower(), "PNG"))
+                os.path.splitext(str(path))[1].lower(), "PNG"), **({"quality": quality} if quality else {}))
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

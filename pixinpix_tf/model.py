@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import keras
@@ -16,95 +17,27 @@ import numpy as np
 from keras import layers, ops
 
 from pixinpix_tf.config import ModelConfig
+from pixinpix_tf.errors import ImageError
 from pixinpix_tf.images import as_float_images
-from pixinpix_tf.refine import refine_stego, round_8bit_straight_through
+from pixinpix_tf.layers import AddClipped, EmbedLowBits, Quantize8Bit, ReadLowBits, register
 from pixinpix_tf.unet import unet
 
-
-@keras.saving.register_keras_serializable(package="pixinpix_tf")
-class Quantize8Bit(layers.Layer):
-    """Round [0, 1] images to 8-bit levels; the gradient passes straight through."""
-
-    def call(self, x):
-        return round_8bit_straight_through(x)
+ARCHITECTURE_FIELDS = tuple(f.name for f in dataclasses.fields(ModelConfig))
 
 
-@keras.saving.register_keras_serializable(package="pixinpix_tf")
-class AddClipped(layers.Layer):
-    """`cover + change`, clipped to [0, 1]; the gradient passes straight through the clip."""
-
-    def call(self, inputs):
-        total = inputs[0] + inputs[1]
-        return total + ops.stop_gradient(ops.clip(total, 0.0, 1.0) - total)
-
-
-@keras.saving.register_keras_serializable(package="pixinpix_tf")
-class EmbedLowBits(layers.Layer):
-    """`[cover, code]` -> stego: each code value in [0, 1] rounded to `bits` bits and written
-    into the low bits of the cover's 8-bit level, choosing the nearest level with those low bits.
-
-    The change to the cover is at most 2**(bits - 1) levels. The gradient passes straight
-    through to the code: one code step is one 8-bit level of the stego image.
-    """
-
-    def __init__(self, bits: int, **kwargs):
-        super().__init__(**kwargs)
-        self.bits = bits
-
-    def call(self, inputs):
-        cover, code = inputs
-        period, top = 2.0**self.bits, 2.0**self.bits - 1.0
-        levels = ops.round(ops.clip(cover, 0.0, 1.0) * 255.0)
-        wanted = ops.round(ops.clip(code, 0.0, 1.0) * top)
-        stego = ops.round((levels - wanted) / period) * period + wanted
-        stego = ops.where(stego > 255.0, stego - period, ops.where(stego < 0.0, stego + period, stego))
-        linear = code * top / 255.0
-        return linear + ops.stop_gradient(stego / 255.0 - linear)
-
-    def get_config(self):
-        return {**super().get_config(), "bits": self.bits}
-
-
-@keras.saving.register_keras_serializable(package="pixinpix_tf")
-class ReadLowBits(layers.Layer):
-    """Stego in [0, 1] -> its 8-bit levels' `bits` low bits as codes in [0, 1] (straight-through gradient)."""
-
-    def __init__(self, bits: int, **kwargs):
-        super().__init__(**kwargs)
-        self.bits = bits
-
-    def call(self, stego):
-        period, top = 2.0**self.bits, 2.0**self.bits - 1.0
-        levels = ops.round(ops.clip(stego, 0.0, 1.0) * 255.0)
-        code = (levels - ops.floor(levels / period) * period) / top
-        linear = stego * 255.0 / top
-        return linear + ops.stop_gradient(code - linear)
-
-    def get_config(self):
-        return {**super().get_config(), "bits": self.bits}
-
-
-@keras.saving.register_keras_serializable(package="pixinpix_tf")
+@register
 class PixInPix(keras.Model):
     """Twin U-Nets: `cover` + `secret` -> `stego` (hider), `stego` -> `revealed` (revealer).
 
     Args:
-        image_size: side of the square training images, a multiple of 2**depth.
-        secret_channels: channels of the secret image (1 or 3).
-        depth: down-sampling steps per U-Net (5 in the paper).
-        base_filters: channels at full resolution (16 in the paper).
-        max_filters: channel cap at the deepest levels (256 in the paper).
-        convs_per_step: 3x3 convolutions per step.
-        batch_norm: batch normalisation after every 3x3 convolution.
-        quantize_stego: reveal from the 8-bit rounded stego (straight-through
-            gradient), as a user's stored PNG would be.
-        residual_stego: the hider outputs a change added to the cover (clipped
-            to [0, 1]) instead of a sigmoid image.
-        embed_bits: k > 0: the hider outputs a k-bit code per colour value that
-            `EmbedLowBits` writes into the cover's low bits, and the revealer
-            starts with `ReadLowBits`. Both U-Nets predict changes: the code is
-            the secret plus the hider's output, the revealed secret the code
-            read back plus the revealer's output. 0: the hider outputs the stego image.
+        **kwargs: the fields of `config.ModelConfig` by keyword (image size, secret
+            channels, depth, filters, batch norm, 8-bit stego, residual stego, embed
+            bits; each field's help says what it does), and Keras' own (`name`).
+            With `embed_bits` k > 0 the hider outputs a k-bit code per colour value
+            that `EmbedLowBits` writes into the cover's low bits, and the revealer
+            starts with `ReadLowBits`; both U-Nets predict changes: the code is the
+            secret plus the hider's output, the revealed secret the code read back
+            plus the revealer's output.
 
     Inputs: `{"cover": (H, W, 3), "secret": (H, W, C)}`, float32 in [0, 1].
     Outputs: `{"stego": (H, W, 3), "revealed": (H, W, C)}`, float32 in [0, 1].
@@ -112,39 +45,13 @@ class PixInPix(keras.Model):
     `model.revealer` (stego -> revealed).
     """
 
-    def __init__(
-        self,
-        image_size: int = 32,
-        secret_channels: int = 3,
-        depth: int = 5,
-        base_filters: int = 16,
-        max_filters: int = 256,
-        convs_per_step: int = 2,
-        batch_norm: bool = False,
-        quantize_stego: bool = False,
-        residual_stego: bool = False,
-        embed_bits: int = 0,
-        **kwargs,
-    ):
-        ModelConfig(
-            image_size,
-            secret_channels,
-            depth,
-            base_filters,
-            max_filters,
-            convs_per_step,
-            batch_norm,
-            quantize_stego,
-            residual_stego,
-            embed_bits,
-        ).validate()
-        unet_args = dict(
-            depth=depth,
-            base_filters=base_filters,
-            max_filters=max_filters,
-            convs_per_step=convs_per_step,
-            batch_norm=batch_norm,
-        )
+    def __init__(self, **kwargs):
+        architecture = ModelConfig(**{name: kwargs.pop(name) for name in ARCHITECTURE_FIELDS if name in kwargs})
+        architecture.validate()
+        image_size, secret_channels, embed_bits = (architecture.image_size, architecture.secret_channels,
+                                                   architecture.embed_bits)
+        unet_args = {name: getattr(architecture, name)
+                     for name in ("depth", "base_filters", "max_filters", "convs_per_step", "batch_norm")}
         shape = (image_size, image_size)
 
         # Hiding network: cover and secret concatenated along channels.
@@ -158,7 +65,7 @@ class PixInPix(keras.Model):
                           else layers.Concatenate(dtype="float32", name="hide_secret_rgb")([hide_secret] * 3))
             code = AddClipped(dtype="float32", name="hide_code")([secret_rgb, x])
             stego = EmbedLowBits(embed_bits, dtype="float32", name="stego")([hide_cover, code])
-        elif residual_stego:
+        elif architecture.residual_stego:
             stego = AddClipped(dtype="float32", name="stego")([hide_cover, x])
         else:
             stego = layers.Activation("sigmoid", dtype="float32", name="stego")(x)
@@ -183,8 +90,9 @@ class PixInPix(keras.Model):
         cover = keras.Input(shape + (3,), name="cover")
         secret = keras.Input(shape + (secret_channels,), name="secret")
         stego_out = hider({"cover": cover, "secret": secret})
-        reveal_in = Quantize8Bit(dtype="float32", name="stego_8bit")(stego_out) if quantize_stego else stego_out
-        revealed_out = revealer(reveal_in)
+        if architecture.quantize_stego:
+            stego_out_8bit = Quantize8Bit(dtype="float32", name="stego_8bit")(stego_out)
+        revealed_out = revealer(stego_out_8bit if architecture.quantize_stego else stego_out)
         # Identity layers give the outer model's outputs the names `stego` and `revealed`
         # (float32: under mixed precision the losses must see 8-bit levels exactly).
         stego_out = layers.Identity(dtype="float32", name="stego")(stego_out)
@@ -194,34 +102,14 @@ class PixInPix(keras.Model):
             outputs={"stego": stego_out, "revealed": revealed_out},
             **kwargs,
         )
+        self.architecture = architecture
         self.hider = hider
         self.revealer = revealer
-        self.image_size = image_size
-        self.secret_channels = secret_channels
-        self.depth = depth
-        self.base_filters = base_filters
-        self.max_filters = max_filters
-        self.convs_per_step = convs_per_step
-        self.batch_norm = batch_norm
-        self.quantize_stego = quantize_stego
-        self.residual_stego = residual_stego
-        self.embed_bits = embed_bits
+        for name in ARCHITECTURE_FIELDS:  # read-only conveniences: model.image_size, model.embed_bits, ...
+            setattr(self, name, getattr(architecture, name))
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "image_size": self.image_size,
-            "secret_channels": self.secret_channels,
-            "depth": self.depth,
-            "base_filters": self.base_filters,
-            "max_filters": self.max_filters,
-            "convs_per_step": self.convs_per_step,
-            "batch_norm": self.batch_norm,
-            "quantize_stego": self.quantize_stego,
-            "residual_stego": self.residual_stego,
-            "embed_bits": self.embed_bits,
-        }
+        return {"name": self.name, "trainable": self.trainable, **dataclasses.asdict(self.architecture)}
 
     @classmethod
     def from_config(cls, config):
@@ -229,17 +117,15 @@ class PixInPix(keras.Model):
 
     @classmethod
     def from_model_config(cls, config: ModelConfig, **kwargs) -> "PixInPix":
-        return cls(**vars(config), **kwargs)
+        return cls(**dataclasses.asdict(config), **kwargs)
 
-    def hide(self, cover, secret, batch_size: int = 256, refine_steps: int = 0) -> np.ndarray:
-        """Stego images for `cover` and `secret` at the model's image size.
+    def hide(self, cover, secret, batch_size: int = 256) -> np.ndarray:
+        """The hiding network's stego images for `cover` and `secret` at the model's image size.
 
         Args:
             cover: (H, W, 3) or (N, H, W, 3), uint8 or float in [0, 1]; numpy or tf.
             secret: the same with `secret_channels` channels.
             batch_size: images per forward pass.
-            refine_steps: steps of `refine.refine_stego` against the revealer (0: the hider's stego;
-                must be 0 with `embed_bits`).
 
         Returns:
             float32 stego image(s) in [0, 1], batched like `cover`.
@@ -247,16 +133,8 @@ class PixInPix(keras.Model):
         covers, single = as_float_images(cover, 3)
         secrets, _ = as_float_images(secret, self.secret_channels)
         if len(covers) != len(secrets):
-            raise ValueError(f"got {len(covers)} covers but {len(secrets)} secrets")
-        if refine_steps and self.embed_bits:
-            raise ValueError("a model with embed_bits cannot be refined (its stego's low bits are the code); "
-                             "use 0 refinement steps")
+            raise ImageError(f"got {len(covers)} covers but {len(secrets)} secrets")
         stego = self._predict(self.hider, {"cover": covers, "secret": secrets}, batch_size)
-        if refine_steps:
-            stego = np.concatenate([
-                refine_stego(self.revealer, covers[i : i + batch_size], secrets[i : i + batch_size],
-                             stego[i : i + batch_size], refine_steps)
-                for i in range(0, len(stego), batch_size)])
         return stego[0] if single else stego
 
     def reveal(self, stego, batch_size: int = 256) -> np.ndarray:

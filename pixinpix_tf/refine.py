@@ -15,41 +15,38 @@ import functools
 import keras
 import numpy as np
 import tensorflow as tf
-from keras import ops
+
+from pixinpix_tf.layers import round_8bit_straight_through
 
 LEARNING_RATE = 2e-3  # in [0, 1] pixel units: about half an 8-bit level per step
 COVER_WEIGHT = 3.0  # weight of the stego-vs-cover MSE against the revealed-vs-secret MSE
 
 
-def round_8bit_straight_through(x):
-    """`x` in [0, 1] rounded to 8-bit levels, as a PNG stores it; the gradient passes straight through."""
-    rounded = ops.round(ops.clip(x, 0.0, 1.0) * 255.0) / 255.0
-    return x + ops.stop_gradient(rounded - x)
-
-
 def refine_stego(revealer: keras.Model, covers: np.ndarray, secrets: np.ndarray, stegos: np.ndarray,
-                 steps: int, learning_rate: float = LEARNING_RATE, cover_weight: float = COVER_WEIGHT) -> np.ndarray:
-    """`steps` Adam steps on float [0, 1] `stegos` (N, H, W, 3); returns the refined float32 stegos.
+                 steps: int, batch_size: int = 256, learning_rate: float = LEARNING_RATE,
+                 cover_weight: float = COVER_WEIGHT) -> np.ndarray:
+    """`steps` Adam steps on float [0, 1] `stegos` (N, H, W, 3), `batch_size` images at a
+    time; returns the refined float32 stegos.
 
     Minimises MSE(revealer(round8(stego)), secret) + cover_weight * MSE(stego, cover) of
     each image, keeping the stego pixels in [0, 1]. Images are refined independently: a
     tile's result does not depend on the batch it is in.
     """
-    if steps < 0:
-        raise ValueError(f"refinement steps must be >= 0, got {steps}")
     if steps == 0:
         return np.asarray(stegos, np.float32)
-    refined = _refiner(revealer)(tf.constant(covers, tf.float32), tf.constant(secrets, tf.float32),
-                                 tf.constant(stegos, tf.float32), tf.constant(steps),
-                                 tf.constant(learning_rate, tf.float32), tf.constant(cover_weight, tf.float32))
-    return refined.numpy()
+    refine = _refiner(revealer)
+    scalars = tf.constant(steps), tf.constant(learning_rate, tf.float32), tf.constant(cover_weight, tf.float32)
+    return np.concatenate([
+        refine(*(tf.constant(batch[i : i + batch_size], tf.float32) for batch in (covers, secrets, stegos)),
+               *scalars).numpy()
+        for i in range(0, len(stegos), batch_size)])
 
 
 @functools.lru_cache(maxsize=4)
 def _refiner(revealer: keras.Model):
     """The refinement loop for `revealer`, traced once for any batch and image size (no graph per call).
 
-    Cached for the last four revealers, as `api` caches pretrained models."""
+    Cached for the last four revealers, as `api` caches loaded models."""
     rgb, secret = tf.TensorSpec([None, None, None, 3], tf.float32), tf.TensorSpec([None, None, None, None], tf.float32)
     scalar = tf.TensorSpec([], tf.float32)
 

@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
+from pixinpix_tf.errors import ImageError
 from pixinpix_tf.images import to_uint8
 
 TileFn = Callable[..., np.ndarray]
@@ -92,7 +93,7 @@ def hide_image(hide: TileFn, cover: np.ndarray, secret: np.ndarray, tile: int = 
     """
     height, width = cover.shape[:2]
     if height < tile or width < tile:
-        raise ValueError(f"the cover is {width}x{height}; it must be at least {tile}x{tile}")
+        raise ImageError(f"the cover is {width}x{height}; it must be at least {tile}x{tile}")
     secret = fit_secret(secret, height, width, keep_aspect)
     return _map_tiles(hide, [cover, secret], 3, tile, chunk, progress)
 
@@ -102,5 +103,5 @@ def reveal_image(reveal: TileFn, stego: np.ndarray, secret_channels: int, tile: 
     """The uint8 revealed secret, of the stego's size, from a uint8 HWC stego image of any size."""
     height, width = stego.shape[:2]
     if height < tile or width < tile:
-        raise ValueError(f"the stego image is {width}x{height}; it must be at least {tile}x{tile}")
+        raise ImageError(f"the stego image is {width}x{height}; it must be at least {tile}x{tile}")
     return _map_tiles(reveal, [stego], secret_channels, tile, chunk)

@@ -23,17 +23,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pixinpix_tf.config import STRATEGIES, Config, ConfigError
+from pixinpix_tf.channel import Channel, RampChannel
+from pixinpix_tf.config import STRATEGIES, Config
 from pixinpix_tf.data import make_pairs
+from pixinpix_tf.errors import ConfigError, ModelError, ModelNotFoundError, TrainingFailed
+from pixinpix_tf.layers import Quantize8Bit, psnr, ssim
+from pixinpix_tf.loading import load_model
 from pixinpix_tf.model import PixInPix, grow_weights
 
 
 # Training pairs over which batch norm's statistics are recomputed before each validation.
 RECALIBRATION_PAIRS = 6400
-
-
-class TrainingFailed(RuntimeError):
-    """Training stopped because the networks collapsed or diverged."""
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
@@ -60,16 +60,6 @@ def _has_chief() -> bool:
     return "chief" in json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
 
 
-def psnr(y_true, y_pred):
-    """Keras metric: PSNR in dB per image (peak 1.0 on [0, 1], i.e. 255 on 8-bit values)."""
-    return tf.image.psnr(tf.cast(y_true, tf.float32), tf.cast(y_pred, tf.float32), max_val=1.0)
-
-
-def ssim(y_true, y_pred):
-    """Keras metric: SSIM per image (Gaussian window 11, sigma 1.5)."""
-    return tf.image.ssim(tf.cast(y_true, tf.float32), tf.cast(y_pred, tf.float32), max_val=1.0)
-
-
 def compile_model(model: PixInPix, cfg: Config, steps_per_epoch: int) -> None:
     """Compile with the config's optimizer, schedule, MSE losses and PSNR/SSIM metrics."""
     learning_rate = cfg.learning_rate
@@ -84,6 +74,29 @@ def compile_model(model: PixInPix, cfg: Config, steps_per_epoch: int) -> None:
         loss_weights={"stego": cfg.loss_weights[0], "revealed": cfg.loss_weights[1]},
         metrics={"stego": [psnr, ssim], "revealed": [psnr, ssim]},
     )
+
+
+class SaveModel(keras.callbacks.ModelCheckpoint):
+    """`ModelCheckpoint` of `target`, the PixInPix, whatever model `fit` trains (a channel may wrap it)."""
+
+    def __init__(self, target: keras.Model, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.target = target
+
+    def set_model(self, model):
+        super().set_model(self.target)
+
+
+def with_channel(model: PixInPix, channel: Channel) -> keras.Model:
+    """The model `fit` trains when the stego image goes through `channel`: the same networks and
+    outputs, with the channel between the (8-bit) stego image and the revealing network."""
+    inputs = {name: keras.Input(tensor.shape[1:], name=name) for name, tensor in model.hider.input.items()}
+    stego = model.hider(inputs)
+    stored = Quantize8Bit(dtype="float32", name="stego_8bit")(stego) if model.quantize_stego else stego
+    revealed = model.revealer(channel(stored))
+    return keras.Model(inputs, {"stego": keras.layers.Identity(dtype="float32", name="stego")(stego),
+                                "revealed": keras.layers.Identity(dtype="float32", name="revealed")(revealed)},
+                       name="pixinpix_with_channel")
 
 
 class Throughput(keras.callbacks.Callback):
@@ -223,11 +236,9 @@ def _fix_keras_multi_worker(model: keras.Model, dist: tf.distribute.Strategy, ba
 
 def _start_model(cfg: Config):
     """The model `cfg.init_from` names; ConfigError if missing, or of another shape or wider than this run's."""
-    from pixinpix_tf.evaluate import EvaluationError, load_model
-
     try:
         start = load_model(cfg.init_from)
-    except EvaluationError as err:
+    except (ModelNotFoundError, ModelError) as err:
         raise ConfigError(f"--init-from: {err}") from None
     theirs = {k: v for k, v in start.get_config().items() if k in vars(cfg.model)}
     ours = vars(cfg.model)
@@ -265,8 +276,11 @@ def _write_config(out: Path, cfg: Config) -> None:
 
 
 def run(cfg: Config, out: str | Path, data_dir: str | None = None, strategy: str = "default",
-        verbose: int | str = "auto") -> dict[str, float]:
+        verbose: int | str = "auto", health_check: bool = True) -> dict[str, float]:
     """Train `cfg` into the run directory `out`, resuming if it holds an interrupted run.
+
+    `health_check`: stop early when the revealing network collapses or the loss diverges
+    (`HealthCheck`); False trains every epoch whatever happens, as the paper's recipe does.
 
     Returns:
         The last epoch's logs (losses and metrics, train and validation).
@@ -299,11 +313,17 @@ def run(cfg: Config, out: str | Path, data_dir: str | None = None, strategy: str
                 grow_weights(model, start)
             if cfg.train_only:  # the other network keeps its weights (and batch norm its statistics)
                 (model.revealer if cfg.train_only == "hider" else model.hider).trainable = False
-            compile_model(model, cfg, steps)
+            compile_model(model, cfg, steps)  # so that the saved PixInPix loads compiled
+            channel = Channel(cfg.channel_names, seed=cfg.seed, dtype="float32", name="channel") \
+                if cfg.channel_names else None
+            fit_model = with_channel(model, channel) if channel else model
+            if channel:
+                compile_model(fit_model, cfg, steps)
         probe_inputs, probe_targets = next(iter(test_ds))
         if strategy == "multi-worker":
-            _fix_keras_multi_worker(model, dist, (probe_inputs, probe_targets))
-        health = HealthCheck({k: v.numpy() for k, v in probe_inputs.items()}) if strategy == "default" else None
+            _fix_keras_multi_worker(fit_model, dist, (probe_inputs, probe_targets))
+        health = (HealthCheck({k: v.numpy() for k, v in probe_inputs.items()})
+                  if strategy == "default" and health_check else None)
         # A pool of its own, small enough to be cached after the first pass and reshuffled at each.
         recalibrate = (RecalibrateBatchNorm(make_pairs(cfg.replace(train_size=RECALIBRATION_PAIRS), training=True,
                                                        data_dir=data_dir),
@@ -314,18 +334,17 @@ def run(cfg: Config, out: str | Path, data_dir: str | None = None, strategy: str
             keras.callbacks.TerminateOnNaN(),
             *([health] if health else []),
             *([recalibrate] if recalibrate else []),
-            keras.callbacks.ModelCheckpoint(
-                workdir / "best.keras", monitor="val_loss", save_best_only=True,
-                initial_value_threshold=_best_val_loss(workdir / "history.csv"),
-            ),
-            keras.callbacks.ModelCheckpoint(workdir / "last.keras"),
+            *([RampChannel(channel, round(cfg.channel_ramp * steps), steps)] if channel else []),
+            SaveModel(model, workdir / "best.keras", monitor="val_loss", save_best_only=True,
+                      initial_value_threshold=_best_val_loss(workdir / "history.csv")),
+            SaveModel(model, workdir / "last.keras"),
             keras.callbacks.CSVLogger(workdir / "history.csv", append=True),
             *([keras.callbacks.TensorBoard(out / "logs")] if is_chief else []),
             # Last, so an epoch counts as finished only after everything above is written.
             keras.callbacks.BackupAndRestore(workdir / "backup", double_checkpoint=True, delete_checkpoint=False),
         ]
-        history = model.fit(train_ds, validation_data=test_ds, epochs=cfg.epochs, callbacks=callbacks,
-                            shuffle=False, verbose=verbose)  # the pipeline shuffles
+        history = fit_model.fit(train_ds, validation_data=test_ds, epochs=cfg.epochs, callbacks=callbacks,
+                                shuffle=False, verbose=verbose)  # the pipeline shuffles
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
     if not is_chief:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from pixinpix_tf import evaluate  # noqa: E402
+from pixinpix_tf import report  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -41,10 +41,10 @@ def main(argv: list[str] | None = None) -> None:
 
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for label, result in results.items():
-        point = evaluate.headline(result["pixinpix"])
+        point = report.headline(result["pixinpix"])
         ax.plot(point["stego"], point["revealed"], "o", markersize=8, label=label)
         print(f"{label}: stego {point['stego']:.2f} dB, revealed {point['revealed']:.2f} dB")
-    evaluate.plot_lsb_lines(ax, {k: evaluate.headline(r) for k, r in next(iter(results.values()))["lsb"].items()})
+    report.plot_lsb_lines(ax, {k: report.headline(r) for k, r in next(iter(results.values()))["lsb"].items()})
     ax.set_xlabel("stego PSNR vs cover (dB, 8-bit)")
     ax.set_ylabel("revealed PSNR vs secret (dB)")
     ax.set_title(args.title, fontsize=10)

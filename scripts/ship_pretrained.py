@@ -1,17 +1,24 @@
 """Ship a trained run as a pretrained model of the package, with its model card.
 
-Writes pixinpix_tf/pretrained/NAME/{config.json, weights.npz, training.json,
-stages.json, MODEL_CARD.md}. stages.json lists every training run behind the
-weights (a run may continue a shipped model with `pixinpix train --init-from`).
-The card's figures are measured on the shipped float16 weights: `pixinpix
-evaluate` on the run's test pairs (its full outputs go to RUN/eval-NAME), and
-photos (each hiding the next, 8-bit PNG round trip, tiles) with and without
-`pixinpix hide`'s default stego refinement (which a model with `embed_bits`
-does not have).
+Writes pixinpix_tf/pretrained/NAME/{config.json, weights.npz, onnx/hide.onnx,
+onnx/reveal.onnx, training.json, stages.json, figures.json, MODEL_CARD.md}.
+stages.json lists every training run behind the weights (a run may continue a
+shipped model with `pixinpix train --init-from`). The ONNX files are checked
+against Keras (8-bit outputs at most one level apart). Every figure is measured
+on the shipped weights and written to figures.json (which the tests read) and
+the card: `pixinpix evaluate` on the run's test pairs (its full outputs go to
+--eval-out), the bundled sample pair and demo digits as `pixinpix hide` makes
+them, and photo folders (each hiding the next, 8-bit PNG round trip, tiles)
+for each number of refinement steps in --refine (a model with `embed_bits`
+has no refinement).
 
-Example:
+Examples:
     TFDS_DATA_DIR=../shared/data/tfds python scripts/ship_pretrained.py \\
         runs/mnist-in-cifar10-fast --name mnist-in-cifar10 --photos ../shared/data/photos/kodak
+    # re-measure a shipped model (same weights), reusing its 10,000-pair evaluation:
+    python scripts/ship_pretrained.py --reship imagenet-in-cifar10 \\
+        --eval-results docs/results/imagenet-in-cifar10/metrics.json \\
+        --photos ../shared/data/photos/kodak ../shared/data/photos/CBSD68
 """
 
 from __future__ import annotations
@@ -24,8 +31,10 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from pixinpix_tf.pretrained import (DEFAULT_REFINE_STEPS, PRETRAINED_DIR, default_refine_steps,  # noqa: E402
-                                    find, load_folder, save_pretrained)
+import numpy as np  # noqa: E402
+
+from pixinpix_tf import api, metrics  # noqa: E402
+from pixinpix_tf.loading import PRETRAINED_DIR, load_model, save_pretrained  # noqa: E402
 
 
 def training_summary(run: Path) -> dict:
@@ -46,7 +55,7 @@ def training_stages(run: Path, init_run: Path | None = None) -> list[dict]:
     start = stage["config"].get("init_from")
     if not start:
         return [stage]
-    shipped = find(start)
+    shipped = PRETRAINED_DIR / start if (PRETRAINED_DIR / start).is_dir() else None
     if init_run is not None:
         earlier = training_stages(init_run)
     elif (Path(start) / "history.csv").is_file():
@@ -59,20 +68,63 @@ def training_stages(run: Path, init_run: Path | None = None) -> list[dict]:
     return earlier + [stage]
 
 
-def model_card(name: str, stages: list[dict], results: dict, photos: dict[str, dict[int, dict]],
-               size_mb: float) -> str:
+# What the photo rows of the default hide go through: JPEG at quality 95, 90, 75 and 50, resizing to
+# half and back, noise of sigma 2 and 5.
+PHOTO_DISTORTIONS = (("jpeg", 5.0), ("jpeg", 10.0), ("jpeg", 25.0), ("jpeg", 50.0), ("resize", 0.5),
+                     ("noise", 2.0), ("noise", 5.0))
+
+
+def jpeg_safe_quality(photos: dict) -> int | None:
+    """The lowest JPEG quality after which every photo folder's default hide still reveals at
+    `api.JPEG_SURVIVAL_PSNR` or better (None: not even quality 95)."""
+    safe = None
+    for quality in (95, 90, 75, 50):
+        after = [rows[str(api.DEFAULT_REFINE_STEPS)]["revealed_psnr_after"].get(f"jpeg quality {quality}", 0.0)
+                 for rows in photos.values()]
+        if not after or min(after) < api.JPEG_SURVIVAL_PSNR:
+            break
+        safe = quality
+    return safe
+
+
+def sample_figures(model) -> dict:
+    """What `pixinpix hide` / `reveal` give on the bundled samples (default settings, 8-bit PNGs):
+    the photo pair, and the worst of the six demo digits."""
+    from pixinpix_tf.demo import SAMPLES
+    from pixinpix_tf.images import read_image
+    from pixinpix_tf.tiling import fit_secret
+
+    def pair(cover_file, secret_file):
+        cover = read_image(cover_file, 3)
+        secret = fit_secret(read_image(secret_file, model.secret_channels), *cover.shape[:2])
+        stego = api.hide(cover, secret, model)
+        return float(metrics.psnr(cover, stego)[0]), float(metrics.psnr(secret, api.reveal(stego, model))[0])
+
+    photo = pair(SAMPLES / "cover.png", SAMPLES / "secret.png")
+    digits = np.array([pair(SAMPLES / f"cifar10_{i}.png", SAMPLES / f"mnist_{i}.png") for i in range(6)])
+    return {"photo pair": {"stego_psnr": photo[0], "revealed_psnr": photo[1]},
+            "digits": {"min_stego_psnr": float(digits[:, 0].min()), "min_revealed_psnr": float(digits[:, 1].min())}}
+
+
+def model_card(name: str, stages: list[dict], results: dict, figures: dict, size_mb: float) -> str:
     cfg = stages[-1]["config"]
     head = results["pixinpix"]["8bit"]
     epochs = sum(s["epochs"] for s in stages)
     pairs = sum(s["epochs"] * s["config"]["train_size"] for s in stages)
     hours = sum(s["training_hours"] for s in stages)
+    onnx = figures["onnx"]
     lines = [
         f"# {name}", "",
         f"PixInPix twin U-Nets hiding `{cfg['secret']}` secrets in `{cfg['cover']}` covers, trained by "
         f"`pixinpix train` for {epochs} epochs ({pairs:,} training pairs) in {len(stages)} stage(s) "
         f"({hours:.1f} h of training on 2 CPU cores), shipped from `{stages[-1]['run']}` by "
         f"`scripts/ship_pretrained.py`. Weights are stored in float16 ({size_mb:.1f} MB); all figures below are "
-        f"measured on these float16 weights (`pixinpix evaluate {name}` reproduces the table).", "",
+        f"measured on these float16 weights, and written to `figures.json` beside this card (the tests read it).",
+        "",
+        f"ONNX files (`onnx/hide.onnx`, `onnx/reveal.onnx`, {onnx['weights']} weights), which `pixinpix hide` "
+        f"and `reveal` run on onnxruntime: on the bundled sample photo's tiles their 8-bit outputs are at most "
+        f"{onnx['hide']:g} level from Keras' for the stego ({onnx['hide_fraction_off']:.2%} of values differ) and "
+        f"{onnx['reveal']:g} for the revealed secret ({onnx['reveal_fraction_off']:.2%}).", "",
         *(["The secrets are `tiny_imagenet32`: Tiny ImageNet photos down-sampled to 32x32 (7,000 train, 2,000 test), "
            "a local stand-in for the paper's `imagenet_resized/32x32`, which could not be downloaded where this "
            "model was trained.", ""] if cfg["secret"].startswith("tiny_imagenet32") else []),
@@ -89,7 +141,7 @@ def model_card(name: str, stages: list[dict], results: dict, photos: dict[str, d
           f"{s['epochs']} x {s['config']['train_size']:,} | {s['training_hours']:.1f} | {s.get('best_epoch', '?')} |"
           for i, s in enumerate(stages, 1)), "",
         "## Training config (last stage)", "", "```json", json.dumps(cfg, indent=2), "```", "",
-        f"## `pixinpix evaluate` figures ({results['pairs']:,} test pairs, 8-bit stego)", "",
+        f"## `pixinpix evaluate {name}` figures ({results['pairs']:,} test pairs, 8-bit stego)", "",
         "| | PSNR (dB) | SSIM | APD | RMSE |", "|---|---|---|---|---|",
     ]
     for part in ("stego", "revealed"):
@@ -104,54 +156,98 @@ def model_card(name: str, stages: list[dict], results: dict, photos: dict[str, d
               "Revealed PSNR (dB) after the mildest strength of each distortion of the 8-bit stego "
               "(`pixinpix evaluate` has them all):", "",
               "| distortion | revealed PSNR (dB) |", "|---|---|"]
-    for name, by_strength in results["pixinpix"]["distortions"].items():
+    for distortion, by_strength in results["pixinpix"]["distortions"].items():
         strength, m = next(iter(by_strength.items()))
-        lines.append(f"| {name} {strength} | {m['psnr']['mean']:.2f} |")
-    for folder, by_steps in photos.items():
+        lines.append(f"| {distortion} {strength} | {m['psnr']['mean']:.2f} |")
+    samples = figures["samples"]
+    lines += ["", "## Bundled samples (`pixinpix demo`, default settings)", "",
+              "| samples | stego PSNR (dB) | revealed PSNR (dB) |", "|---|---|---|",
+              f"| photo pair (`assets/samples/cover.png` hiding `secret.png`) | "
+              f"{samples['photo pair']['stego_psnr']:.2f} | {samples['photo pair']['revealed_psnr']:.2f} |",
+              f"| six digits in six CIFAR-10 images, the worst of each | {samples['digits']['min_stego_psnr']:.2f} "
+              f"| {samples['digits']['min_revealed_psnr']:.2f} |"]
+    for folder, by_steps in figures["photos"].items():
         count = next(iter(by_steps.values()))["photos"]
-        refine_note = ("`pixinpix hide` refines the stego image against the revealing network "
-                       f"({DEFAULT_REFINE_STEPS} steps by default; `--refine 0` gives the hiding network's stego "
-                       "alone)." if DEFAULT_REFINE_STEPS in by_steps else
-                       "`pixinpix hide` does not refine this model's stego image: its low bits are the code.")
         lines += ["", f"## Photos: {folder} ({count}, each hiding the next, tiles, 8-bit PNG)", "",
-                  f"{refine_note} Seconds per hide on 2 CPU cores.", "",
+                  f"`pixinpix hide` runs the hiding network alone by default (`--refine {api.DEFAULT_REFINE_STEPS}`, "
+                  "on onnxruntime); `--refine STEPS` also optimises the stego pixels against the revealing network "
+                  "(on Keras). Seconds per hide on 2 CPU cores, in-process (no start-up).", "",
                   "| `pixinpix hide` | stego PSNR (dB) | stego SSIM | revealed PSNR (dB) | revealed SSIM "
                   "| s per hide |", "|---|---|---|---|---|---|"]
-        lines += [f"| `--refine {steps}`{' (default)' if steps == DEFAULT_REFINE_STEPS else ''} "
+        lines += [f"| `--refine {steps}`{' (default)' if int(steps) == api.DEFAULT_REFINE_STEPS else ''} "
                   f"| {fig['stego_psnr']:.2f} | {fig['stego_ssim']:.4f} | {fig['revealed_psnr']:.2f} "
                   f"| {fig['revealed_ssim']:.4f} | {fig['seconds_per_hide']:.1f} |" for steps, fig in by_steps.items()]
+        after = by_steps[str(api.DEFAULT_REFINE_STEPS)].get("revealed_psnr_after", {})
+        if after:
+            lines += ["", f"Revealed PSNR (dB) after the default hide's stego PNG is changed on its way "
+                          f"(worst photo's stego PSNR {by_steps[str(api.DEFAULT_REFINE_STEPS)]['min_stego_psnr']:.2f} "
+                          "dB):", "", "| " + " | ".join(after) + " |", "|" + "---|" * len(after),
+                      "| " + " | ".join(f"{v:.2f}" for v in after.values()) + " |"]
+    safe = figures.get("jpeg_safe_quality")
+    lines += ["", "## Saving the stego image as JPEG", "",
+              f"`pixinpix hide -o stego.jpg --quality Q` needs no `--allow-lossy` with this model for Q >= {safe}: "
+              f"after JPEG at quality {safe} every photo folder above still reveals at "
+              f"{api.JPEG_SURVIVAL_PSNR:g} dB or better." if safe else
+              f"This model does not survive JPEG (after quality 95 its photos reveal below "
+              f"{api.JPEG_SURVIVAL_PSNR:g} dB): `pixinpix hide` refuses a .jpg output without `--allow-lossy`."]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", help="training run directory")
-    parser.add_argument("--name", required=True, help="pretrained model name, e.g. mnist-in-cifar10")
+    parser.add_argument("run", nargs="?", help="training run directory")
+    parser.add_argument("--name", help="pretrained model name, e.g. mnist-in-cifar10")
+    parser.add_argument("--reship", metavar="NAME", help="re-measure the shipped model NAME (its weights, stages "
+                        "and training config stay) instead of shipping a run")
     parser.add_argument("--num", type=int, default=10_000, help="test pairs for the evaluation")
+    parser.add_argument("--eval-results", help="a metrics.json of `pixinpix evaluate` on these same weights, "
+                        "used instead of evaluating again")
     parser.add_argument("--photos", nargs="*", default=[], help="photo folders for the card")
+    parser.add_argument("--refine", type=int, nargs="+", default=[0, 10],
+                        help="refinement steps of the photo rows (default: 0 10; 0 only with embed_bits)")
     parser.add_argument("--data-dir")
     parser.add_argument("--into", help="pretrained folder (default: the package's)")
     parser.add_argument("--init-run", help="the run the model this run started from (--init-from) was shipped "
                         "from, if that model has no stages.json")
     parser.add_argument("--eval-out", help="where `pixinpix evaluate` writes its outputs (default: RUN/eval-NAME)")
     args = parser.parse_args(argv)
+    if bool(args.run) == bool(args.reship) or (args.run and not args.name):
+        parser.error("give a RUN with --name, or --reship NAME")
 
     from pixinpix_tf import evaluate
+    from pixinpix_tf.export.exporter import write_pretrained_onnx
 
-    run = Path(args.run)
-    folder = (Path(args.into) if args.into else PRETRAINED_DIR) / args.name
-    stages = training_stages(run, Path(args.init_run) if args.init_run else None)  # before the folder changes
-    save_pretrained(evaluate.load_model(run), folder, (run / "config.json").read_text())
-    (folder / "stages.json").write_text(json.dumps(stages, indent=2) + "\n")
-    # The same evaluation as `pixinpix evaluate NAME`, on the shipped float16 weights.
-    results = evaluate.run(folder, args.eval_out or run / f"eval-{args.name}", num=args.num,
-                           data_dir=args.data_dir, verbose=1)
-    shipped = load_folder(folder)
-    steps_rows = sorted({default_refine_steps(shipped), 0}, reverse=True)
-    photos = {Path(f).name: {steps: evaluate.photo_figures(shipped, Path(f), refine_steps=steps)
-                             for steps in steps_rows} for f in args.photos}
+    name = args.name or args.reship
+    folder = (Path(args.into) if args.into else PRETRAINED_DIR) / name
+    if args.run:
+        run = Path(args.run)
+        stages = training_stages(run, Path(args.init_run) if args.init_run else None)  # before the folder changes
+        save_pretrained(load_model(run), folder, (run / "config.json").read_text())
+        (folder / "stages.json").write_text(json.dumps(stages, indent=2) + "\n")
+    else:
+        stages = json.loads((folder / "stages.json").read_text())
+    shipped = load_model(folder)
+    figures = {"onnx": write_pretrained_onnx(shipped, folder)}
+    if args.eval_results:
+        results = json.loads(Path(args.eval_results).read_text())
+    else:  # the same evaluation as `pixinpix evaluate NAME`, on the shipped float16 weights
+        results = evaluate.run(folder, args.eval_out or Path(args.run or ".") / f"eval-{name}", num=args.num,
+                               data_dir=args.data_dir, verbose=1)
+    figures["evaluation"] = {"pairs": results["pairs"], **{f"{part}_psnr": results["pixinpix"]["8bit"][part]["psnr"]
+                                                           ["mean"] for part in ("stego", "revealed")}}
+    onnx_model = api.resolve_model(folder)  # what `pixinpix hide` runs by default
+    figures["samples"] = sample_figures(onnx_model)
+    steps_rows = [steps for steps in args.refine if not (steps and shipped.embed_bits)]
+    figures["photos"] = {Path(f).name: {str(steps): evaluate.photo_figures(
+        shipped if steps else onnx_model, Path(f), refine_steps=steps, distortions=() if steps else PHOTO_DISTORTIONS)
+        for steps in steps_rows} for f in args.photos}
+    for rows in figures["photos"].values():
+        for row in rows.values():
+            row.pop("per_photo", None)
+    figures["jpeg_safe_quality"] = jpeg_safe_quality(figures["photos"])
+    (folder / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
     size_mb = (folder / "weights.npz").stat().st_size / 2**20
-    card = model_card(args.name, stages, results, photos, size_mb)
+    card = model_card(name, stages, results, figures, size_mb)
     (folder / "MODEL_CARD.md").write_text(card)
     print(card)
 

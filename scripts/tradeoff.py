@@ -25,7 +25,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from pixinpix_tf import evaluate, train  # noqa: E402
+from pixinpix_tf import evaluate, report, train  # noqa: E402
 from pixinpix_tf.config import get_preset  # noqa: E402
 
 
@@ -41,7 +41,7 @@ def plot(points: dict[float, dict], lsb: dict, path: Path, title: str) -> None:
     ax.plot(xs, ys, "o-", color="black", label="PixInPix (revealed-loss weight)")
     for w in sorted(points):
         ax.annotate(f"{w:g}", (points[w]["stego"], points[w]["revealed"]), textcoords="offset points", xytext=(4, 4))
-    evaluate.plot_lsb_lines(ax, lsb)
+    report.plot_lsb_lines(ax, lsb)
     ax.set_xlabel("stego PSNR vs cover (dB, 8-bit)")
     ax.set_ylabel("revealed PSNR vs secret (dB)")
     ax.set_title(title, fontsize=10)
@@ -82,8 +82,8 @@ def main(argv: list[str] | None = None) -> None:
             result = json.loads(metrics_file.read_text())
         else:
             result = evaluate.run(run_dir, run_dir / "eval", num=args.num, data_dir=args.data_dir, verbose=0)
-        points[weight] = evaluate.headline(result["pixinpix"])
-        lsb = {k: evaluate.headline(r) for k, r in result["lsb"].items()}
+        points[weight] = report.headline(result["pixinpix"])
+        lsb = {k: report.headline(r) for k, r in result["lsb"].items()}
         point = points[weight]
         print(f"weight {weight:g}: stego {point['stego']:.2f} dB, revealed {point['revealed']:.2f} dB")
     (out / "tradeoff.json").write_text(json.dumps({"pixinpix": points, "lsb": lsb}, indent=2) + "\n")

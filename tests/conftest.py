@@ -19,6 +19,19 @@ REAL_DATA_DIR = Path(os.environ.get("TFDS_DATA_DIR") or ROOT.parent / "shared" /
 PHOTOS_DIR = Path(os.environ.get("PIXINPIX_PHOTOS") or ROOT.parent / "shared" / "data" / "photos")
 
 
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", help="also run the tests marked slow (CI=true does too)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-slow") or os.environ.get("CI", "").lower() == "true":
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow (or CI=true)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 def real_data_dir(*names: str) -> str:
     """The real tfds data directory, or skip the test when it lacks any of `names`."""
     missing = [n for n in names if not (REAL_DATA_DIR / n).is_dir()]
@@ -39,6 +52,30 @@ def import_script(name: str):
 
 
 TINY_MODEL = dict(image_size=16, depth=2, base_filters=4, max_filters=16, convs_per_step=1)
+# The tiny model at the shipped models' 32x32 tile size, for inference, export and the commands.
+TINY_TILE_MODEL = dict(image_size=32, depth=2, base_filters=4, max_filters=8, convs_per_step=1)
+
+
+def tiny_model(**changes):
+    """A fresh 32x32 PixInPix small enough to build, save and export in a second."""
+    from pixinpix_tf.model import PixInPix
+
+    return PixInPix(**{**TINY_TILE_MODEL, **changes})
+
+
+def save_tiny_model(path: Path, **changes) -> Path:
+    """`tiny_model(**changes)` saved as a `.keras` file at `path`; returns the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tiny_model(**changes).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_file(tmp_path_factory):
+    """A tiny 32x32 model as the shipped ones are built (batch norm, 8-bit stego, residual), in a run
+    directory `tinyrun` as `best.keras`."""
+    return save_tiny_model(tmp_path_factory.mktemp("run") / "tinyrun" / "best.keras", quantize_stego=True,
+                           batch_norm=True, residual_stego=True)
 
 
 @pytest.fixture

@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pixinpix_tf import api, pretrained
+from pixinpix_tf import api
 from pixinpix_tf.cli import main
+from pixinpix_tf.errors import ConfigError, ImageError
 from pixinpix_tf.images import as_uint8_image, read_image
-from pixinpix_tf.model import PixInPix
+from pixinpix_tf.loading import load_model
 from pixinpix_tf.tiling import fit_secret, hide_image, reveal_image
+
+from conftest import save_tiny_model
 
 SAMPLES = Path(__file__).resolve().parents[1] / "pixinpix_tf" / "assets" / "samples"
 RNG = np.random.default_rng(0)
@@ -18,9 +21,7 @@ RNG = np.random.default_rng(0)
 
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    PixInPix(image_size=32, depth=2, base_filters=4, max_filters=8, convs_per_step=1).save(path)
-    return path
+    return save_tiny_model(tmp_path_factory.mktemp("model") / "tiny.keras")
 
 
 def test_tiling_is_exact_bookkeeping_at_any_size_and_chunk():
@@ -41,7 +42,7 @@ def test_keep_aspect_fits_the_secret_with_black_bars():
 
 
 def test_covers_smaller_than_the_tile_are_rejected():
-    with pytest.raises(ValueError, match="at least 32x32"):
+    with pytest.raises(ImageError, match="at least 32x32"):
         hide_image(lambda c, s: c, np.zeros((31, 64, 3), np.uint8), np.zeros((8, 8, 3), np.uint8))
 
 
@@ -59,18 +60,19 @@ def test_common_image_modes_are_accepted(tmp_path, mode):
 
 
 def test_python_api_takes_pil_or_numpy_of_any_size_and_returns_8bit(model_file):
-    model = api.load_model(model_file)
+    model = load_model(model_file)
     cover, secret = Image.open(SAMPLES / "cover.png"), Image.open(SAMPLES / "secret.png")
     stego = api.hide(cover, secret, model)
     assert stego.shape == (128, 192, 3) and stego.dtype == np.uint8
     np.testing.assert_array_equal(api.hide(np.asarray(cover), np.asarray(secret), model), stego)
+    np.testing.assert_array_equal(api.hide(cover, secret, str(model_file)), stego)  # by path
     revealed = api.reveal(stego, model)
     assert revealed.shape == (128, 192, 3) and revealed.dtype == np.uint8
     # the same tiles as the 32x32 model itself: the first tile equals a direct call
     tile_cover, tile_secret = as_uint8_image(cover, 3)[:32, :32], fit_secret(np.asarray(secret), 128, 192)[:32, :32]
-    for steps in (0, pretrained.DEFAULT_REFINE_STEPS):
-        direct = model.hide(tile_cover, tile_secret, refine_steps=steps)
-        tiled = stego if steps else api.hide(cover, secret, model, refine_steps=0)
+    for steps in (0, 10):
+        direct = api.hide_tiles(model, tile_cover[None], tile_secret[None], refine_steps=steps)[0]
+        tiled = api.hide(cover, secret, model, refine_steps=steps)
         assert np.abs(tiled[:32, :32].astype(int) - np.round(direct * 255)).max() <= 1
 
 
@@ -141,17 +143,32 @@ def test_reveal_report_needs_the_secret(model_file, capsys):
 
 
 def test_a_low_bits_model_hides_unrefined_by_default_and_refuses_refinement(tmp_path, capsys):
-    path = tmp_path / "lowbits.keras"
-    PixInPix(image_size=32, depth=2, base_filters=4, max_filters=8, convs_per_step=1, embed_bits=3).save(path)
-    model = api.load_model(path)
+    path = save_tiny_model(tmp_path / "lowbits.keras", embed_bits=3)
+    model = load_model(path)
     cover, secret = Image.open(SAMPLES / "cover.png"), Image.open(SAMPLES / "secret.png")
     stego = api.hide(cover, secret, model)  # no refinement: an untrained model is plain 3-bit LSB hiding
     np.testing.assert_array_equal(stego % 8, np.round(fit_secret(np.asarray(secret), 128, 192) / 255 * 7))
     assert np.abs(stego.astype(int) - np.asarray(cover)).max() <= 7
-    with pytest.raises(ValueError, match="cannot be refined"):
+    with pytest.raises(ConfigError, match="cannot be refined"):
         api.hide(cover, secret, model, refine_steps=5)
     out = tmp_path / "stego.png"
     assert main(["hide", str(SAMPLES / "cover.png"), str(SAMPLES / "secret.png"), "-o", str(out),
                  "--model", str(path), "--refine", "5"]) == 2
     err = capsys.readouterr().err
     assert "cannot be refined" in err and err.count("\n") == 1 and not out.exists()
+
+
+def test_the_package_api_imports_without_tensorflow_and_hides_with_the_default_model(tmp_path):
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from PIL import Image\n"
+        "from pixinpix_tf import hide, reveal, load_model\n"
+        f"stego = hide(Image.open(r'{SAMPLES / 'cover.png'}'), Image.open(r'{SAMPLES / 'secret.png'}'))\n"
+        "assert reveal(stego).shape == stego.shape == (128, 192, 3)\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')], 'TensorFlow imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stderr == "", result.stderr[-2000:]

@@ -8,10 +8,8 @@ import pytest
 from pixinpix_tf import metrics
 from pixinpix_tf.cli import main
 from pixinpix_tf.distortions import DISTORTIONS
-from pixinpix_tf.lsb import lsb_hide, lsb_reveal
-from pixinpix_tf.model import PixInPix
-
-from conftest import import_script
+from pixinpix_tf.baselines import compressed_hide, compressed_reveal, lsb_hide, lsb_reveal
+from conftest import ROOT, import_script, save_tiny_model, tiny_model
 
 RNG = np.random.default_rng(0)
 IMAGES = RNG.integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
@@ -66,6 +64,23 @@ def test_nearest_level_lsb_hides_the_same_bits_closer_to_the_cover(bits):
     assert change[inside].max() <= 2 ** (bits - 1)
 
 
+@pytest.mark.parametrize("codec", ["webp", "jpeg"])
+def test_a_compressed_secret_in_the_low_bits_reveals_from_the_png_and_never_crashes_when_damaged(codec):
+    from pixinpix_tf.images import read_image
+    from pixinpix_tf.tiling import fit_secret
+
+    cover = read_image(ROOT / "pixinpix_tf" / "assets" / "samples" / "cover.png")
+    secret = fit_secret(read_image(ROOT / "pixinpix_tf" / "assets" / "samples" / "secret.png"), *cover.shape[:2])
+    for bits in (1, 2):
+        stego = compressed_hide(cover[None], secret[None], bits, codec)
+        assert (stego >> bits == cover[None] >> bits).all()  # only the k low bits change
+        revealed = compressed_reveal(stego, bits)
+        assert revealed.shape == (1, *secret.shape) and metrics.psnr(secret, revealed[0])[0] > 25 + 3 * bits
+        for damaged in (DISTORTIONS["jpeg"](stego, 5), DISTORTIONS["noise"](stego, 1), np.zeros_like(stego)):
+            assert (compressed_reveal(damaged, bits) == 128).all()  # a damaged payload: mid-grey, no error
+    assert metrics.psnr(cover, compressed_hide(cover[None], secret[None], 1, codec)[0])[0] > 50
+
+
 @pytest.mark.parametrize("name", list(DISTORTIONS))
 def test_each_distortion_is_the_identity_at_zero_and_changes_the_image_otherwise(name):
     distortion = DISTORTIONS[name]
@@ -79,7 +94,7 @@ def test_each_distortion_is_the_identity_at_zero_and_changes_the_image_otherwise
 def test_evaluate_on_a_tiny_mock_setup_writes_all_outputs(tmp_path, mock_tfds, capsys):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    PixInPix(image_size=32, depth=2, base_filters=4, max_filters=8, convs_per_step=1).save(run_dir / "best.keras")
+    save_tiny_model(run_dir / "best.keras")
     out = tmp_path / "eval"
     with mock_tfds(24):
         code = main(["evaluate", str(run_dir), "--cover", "cifar10", "--secret", "mnist", "--num", "16",
@@ -99,13 +114,15 @@ def test_evaluate_on_a_tiny_mock_setup_writes_all_outputs(tmp_path, mock_tfds, c
     assert set(results["digit_accuracy"]) >= {"original", "pixinpix_8bit"}
     report = (out / "report.md").read_text()
     assert "PixInPix, 8-bit stego (headline)" in report and "LSB k=4" in report and "jpeg quality 50" in report
+    assert set(results["compressed"]) == {f"{codec} k={k}" for codec in ("webp", "jpeg") for k in (1, 2, 3, 4)}
+    assert "| WebP k=1 |" in report and "JPEG k=4" in report
     for figure in ("samples.png", "robustness.png"):
         assert (out / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_evaluate_refine_refines_the_stego_images_and_says_so(tmp_path, mock_tfds, capsys):
     model_file = tmp_path / "model.keras"
-    PixInPix(image_size=32, depth=2, base_filters=4, max_filters=8, convs_per_step=1).save(model_file)
+    save_tiny_model(model_file)
     with mock_tfds(24):
         for steps in (0, 5):
             assert main(["evaluate", str(model_file), "--cover", "cifar10", "--secret", "mnist", "--num", "8",
@@ -119,8 +136,8 @@ def test_evaluate_refine_refines_the_stego_images_and_says_so(tmp_path, mock_tfd
 
 
 @pytest.mark.parametrize("make_path, message", [
-    (lambda tmp: tmp / "missing.keras", "no such run directory or .keras file"),
-    (lambda tmp: tmp, "holds no best.keras"),
+    (lambda tmp: tmp / "missing.keras", "no such run directory, .keras file or folder"),
+    (lambda tmp: tmp, "a folder with no best.keras, last.keras"),
     (lambda tmp: (tmp / "junk.keras").write_bytes(b"not a zip") and tmp / "junk.keras", "cannot load"),
 ])
 def test_evaluate_rejects_what_is_not_a_model_in_one_line(tmp_path, capsys, make_path, message):
@@ -131,7 +148,7 @@ def test_evaluate_rejects_what_is_not_a_model_in_one_line(tmp_path, capsys, make
 
 def test_only_digit_secrets_get_a_digit_accuracy(tmp_path, mock_tfds):
     model = tmp_path / "tiny.keras"
-    PixInPix(image_size=32, depth=2, base_filters=4, max_filters=8, convs_per_step=1).save(model)
+    save_tiny_model(model)
     with mock_tfds(24):
         assert main(["evaluate", str(model), "--cover", "cifar10", "--secret", "cifar10:test", "--num", "8",
                      "--out", str(tmp_path / "eval"), "--verbose", "0"]) == 0
@@ -155,9 +172,10 @@ def test_tradeoff_recipe_trains_one_model_per_weight_and_plots_them_with_lsb(tmp
 
 
 def test_frontier_plots_evaluated_models_against_lsb(tmp_path, capsys):
-    from pixinpix_tf.evaluate import evaluate_arrays, write_outputs
+    from pixinpix_tf.evaluate import evaluate_arrays
+    from pixinpix_tf.report import write_outputs
 
-    model = PixInPix(image_size=32, depth=2, base_filters=4, max_filters=8, convs_per_step=1, embed_bits=3)
+    model = tiny_model(embed_bits=3)
     results = evaluate_arrays(model, IMAGES, IMAGES[::-1], verbose=0)
     write_outputs(results, tmp_path / "eval", "tiny")
     frontier = import_script("frontier")

@@ -12,21 +12,16 @@ import tensorflow as tf
 from pixinpix_tf.cli import main
 from pixinpix_tf.export import exporter
 from pixinpix_tf.images import to_uint8
-from pixinpix_tf.model import PixInPix
 
-from conftest import ROOT
+from conftest import ROOT, save_tiny_model
 
 SERVING = ROOT / "scripts" / "serving"
+SAMPLES = ROOT / "pixinpix_tf" / "assets" / "samples"
 
 
 @pytest.fixture(scope="module")
-def model_file(tmp_path_factory):
-    run = tmp_path_factory.mktemp("run") / "tinyrun"
-    run.mkdir()
-    model = PixInPix(image_size=32, depth=2, base_filters=4, max_filters=8, convs_per_step=1, quantize_stego=True,
-                     batch_norm=True, residual_stego=True)  # as the shipped models
-    model.save(run / "best.keras")
-    return run / "best.keras"
+def model_file(tiny_model_file):
+    return tiny_model_file
 
 
 @pytest.fixture(scope="module")
@@ -150,52 +145,58 @@ def test_png_signatures_round_trip_real_images(exported, model_file):
     assert np.abs(revealed.astype(int) - to_uint8(model.reveal(stego))).max() <= 1
 
 
-def test_runtime_runs_without_importing_tensorflow_and_matches_keras(exported, model_file, tmp_path):
+def test_pixinpix_hide_and_reveal_run_an_export_without_importing_tensorflow_and_match_keras(
+        exported, model_file, tmp_path):
     import keras
     from PIL import Image
 
     out, _ = exported
     rng = np.random.default_rng(3)
-    cover, secret = (rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) for _ in range(2))
+    cover, secret = (rng.integers(0, 256, (40, 70, 3), dtype=np.uint8) for _ in range(2))
     Image.fromarray(cover).save(tmp_path / "cover.png")
     Image.fromarray(secret).save(tmp_path / "secret.png")
     script = (
-        "import sys, numpy as np\n"
-        "from pixinpix_tf.export.runtime import OnnxPixInPix, main\n"
+        "import sys\n"
+        "from pixinpix_tf.cli import main\n"
         f"assert main(['hide', r'{tmp_path / 'cover.png'}', r'{tmp_path / 'secret.png'}', '-o', "
         f"r'{tmp_path / 'stego.png'}', '--model', r'{out / 'onnx'}']) == 0\n"
         f"assert main(['reveal', r'{tmp_path / 'stego.png'}', '-o', r'{tmp_path / 'revealed.png'}', "
         f"'--model', r'{out}']) == 0\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf2onnx')]\n"
         "assert not bad, bad\n"
-        f"print(OnnxPixInPix(r'{out}').provider)\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "ExecutionProvider" in result.stdout
+    assert result.stderr == ""  # no start-up lines from any runtime
+    from pixinpix_tf import api
+
     model = keras.models.load_model(model_file)
     stego = np.asarray(Image.open(tmp_path / "stego.png"))
-    assert np.abs(stego.astype(int) - to_uint8(model.hide(cover, secret))).max() <= 1
+    assert np.abs(stego.astype(int) - api.hide(cover, secret, model)).max() <= 1
     revealed = np.asarray(Image.open(tmp_path / "revealed.png"))
-    assert np.abs(revealed.astype(int) - to_uint8(model.reveal(stego))).max() <= 1
+    assert np.abs(revealed.astype(int) - api.reveal(stego, model)).max() <= 1
 
 
-def test_runtime_command_rejects_bad_input_in_one_line(exported, tmp_path):
+def test_an_export_runs_on_onnxruntime_only_and_says_so_in_one_line(exported, tmp_path, capsys):
     out, _ = exported
-    from pixinpix_tf.export.runtime import main as onnx_main
-
     (tmp_path / "junk.png").write_bytes(b"not a png")
+    cover, secret = str(SAMPLES / "cover.png"), str(SAMPLES / "secret.png")
     cases = [
-        (["hide", str(tmp_path / "missing.png"), str(tmp_path / "missing.png"), "-o", str(tmp_path / "s.png"),
-          "--model", str(out)], "no such file"),
+        (["hide", str(tmp_path / "missing.png"), secret, "-o", str(tmp_path / "s.png"), "--model", str(out)],
+         "no such file"),
         (["reveal", str(tmp_path / "junk.png"), "-o", str(tmp_path / "r.png"), "--model", str(out)], "not an image"),
-        (["reveal", str(tmp_path / "junk.png"), "-o", str(tmp_path / "r.png"), "--model", str(tmp_path)],
-         "metadata.json"),
-        (["reveal", str(tmp_path / "junk.png"), "-o", str(tmp_path / "r.jpg"), "--model", str(out)], "PNG"),
+        (["reveal", cover, "-o", str(tmp_path / "r.png"), "--model", str(tmp_path)], "export folder"),
+        (["reveal", cover, "-o", str(tmp_path / "r.jpg"), "--model", str(out)], "lossy"),
+        (["hide", cover, secret, "-o", str(tmp_path / "s.png"), "--model", str(out), "--refine", "3"],
+         "the .keras file or run directory it was exported from"),
+        (["hide", cover, secret, "-o", str(tmp_path / "s.png"), "--model", str(out), "--backend", "keras"],
+         "the .keras file or run directory it was exported from"),
     ]
     for argv, message in cases:
-        assert onnx_main(argv) == 2
-    assert not list(tmp_path.glob("*.png.*")) and not (tmp_path / "r.png").exists()
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1 and "Traceback" not in err, (argv, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.png"]  # nothing written, no temporary files
 
 
 def test_second_export_into_the_same_version_is_refused_without_overwrite(exported, model_file, capsys):
@@ -253,9 +254,9 @@ def test_a_parity_failure_is_an_error_and_leaves_nothing(model_file, tmp_path, m
 
 
 @pytest.mark.parametrize("make_path, message", [
-    (lambda tmp: tmp / "missing.keras", "no such run directory or .keras file"),
+    (lambda tmp: tmp / "missing.keras", "no such run directory, .keras file or folder"),
     (lambda tmp: (tmp / "junk.keras").write_bytes(b"PK\x03\x04junk") and tmp / "junk.keras", "cannot load"),
-    (lambda tmp: tmp, "holds no best.keras"),
+    (lambda tmp: tmp, "a folder with no best.keras, last.keras"),
 ])
 def test_a_corrupt_or_non_model_path_is_a_one_line_error(tmp_path, capsys, make_path, message):
     code = main(["export", str(make_path(tmp_path)), "--out", str(tmp_path / "out")])
@@ -264,33 +265,25 @@ def test_a_corrupt_or_non_model_path_is_a_one_line_error(tmp_path, capsys, make_
     assert not (tmp_path / "out").exists()
 
 
-def test_runtime_hides_and_reveals_photos_of_any_size_like_the_keras_path(exported, model_file, tmp_path):
-    import keras
+def test_the_onnx_backend_hides_and_reveals_photos_of_any_size_like_the_keras_backend(exported, model_file):
     from PIL import Image
 
     from pixinpix_tf import api
-    from pixinpix_tf.export.runtime import OnnxPixInPix
+    from pixinpix_tf.loading import load_model, load_onnx
 
     out, _ = exported
-    samples = ROOT / "pixinpix_tf" / "assets" / "samples"
-    runtime = OnnxPixInPix(out)
-    stego = runtime.hide_file(samples / "cover.png", samples / "secret.png", tmp_path / "stego.png")
-    assert stego.shape == (128, 192, 3) and Image.open(tmp_path / "stego.png").size == (192, 128)
-    revealed = runtime.reveal_file(tmp_path / "stego.png", tmp_path / "revealed.png")
-    assert revealed.shape == (128, 192, 3)
-    model = keras.models.load_model(model_file)
-    # the ONNX runtime does not refine: the same stego as hide(..., refine_steps=0)
-    keras_stego = api.hide(Image.open(samples / "cover.png"), Image.open(samples / "secret.png"), model,
-                           refine_steps=0)
-    assert np.abs(keras_stego.astype(int) - stego).max() <= 1
-    assert np.abs(api.reveal(stego, model).astype(int) - revealed).max() <= 1
+    cover, secret = Image.open(SAMPLES / "cover.png"), Image.open(SAMPLES / "secret.png")
+    runtime = load_onnx(out)
+    stego = api.hide(cover, secret, runtime)
+    assert stego.shape == (128, 192, 3) and runtime.provider == "CPUExecutionProvider"
+    model = load_model(model_file)
+    assert np.abs(api.hide(cover, secret, model).astype(int) - stego).max() <= 1
+    assert np.abs(api.reveal(stego, model).astype(int) - api.reveal(stego, runtime)).max() <= 1
 
 
 def test_a_low_bits_model_exports_with_parity(tmp_path):
-    run = tmp_path / "lowbits"
-    run.mkdir()
-    PixInPix(image_size=32, depth=2, base_filters=4, max_filters=8, convs_per_step=1, quantize_stego=True,
-             batch_norm=True, embed_bits=3).save(run / "best.keras")
+    run = save_tiny_model(tmp_path / "lowbits" / "best.keras", quantize_stego=True, batch_norm=True,
+                          embed_bits=3).parent
     parity = exporter.export_model(run, tmp_path / "out")["parity_max_abs_difference"]
     for key in ("hide.onnx@5", "reveal.onnx@5", "pixinpix.onnx@5", "hide@5", "reveal@5"):
         assert parity[key] <= 1e-5

@@ -4,7 +4,9 @@ import keras
 import numpy as np
 import pytest
 
-from pixinpix_tf.config import Config, ConfigError, ModelConfig, get_preset
+from pixinpix_tf import api
+from pixinpix_tf.config import Config, ModelConfig, get_preset
+from pixinpix_tf.errors import ConfigError
 from pixinpix_tf.model import PixInPix, grow_weights
 from pixinpix_tf.refine import COVER_WEIGHT, refine_stego
 
@@ -144,7 +146,7 @@ def test_residual_stego_is_the_cover_plus_a_clipped_change_with_gradient_through
     stego = keras.ops.convert_to_numpy(model.hider(pair))
     np.testing.assert_allclose(stego, np.clip(pair["cover"] + change, 0, 1), atol=1e-6)
     # Where the clip is active the gradient still reaches the change (straight through).
-    from pixinpix_tf.model import AddClipped
+    from pixinpix_tf.layers import AddClipped
 
     change = tf.constant(pair["cover"][:1] * 0 + 0.5)
     with tf.GradientTape() as tape:
@@ -157,7 +159,7 @@ def test_residual_stego_is_the_cover_plus_a_clipped_change_with_gradient_through
 def test_embedded_code_sits_in_the_low_bits_of_the_nearest_level_and_is_read_back(bits):
     import tensorflow as tf
 
-    from pixinpix_tf.model import EmbedLowBits, ReadLowBits
+    from pixinpix_tf.layers import EmbedLowBits, ReadLowBits
 
     rng = np.random.default_rng(bits)
     cover = rng.integers(0, 256, (2, 16, 16, 3)).astype(np.float32) / 255
@@ -266,11 +268,13 @@ def test_refining_lowers_the_revealed_error_of_the_stored_8bit_stego():
         return np.mean((revealed - pair["secret"]) ** 2) + COVER_WEIGHT * np.mean((stego - pair["cover"]) ** 2)
 
     plain = model.hide(pair["cover"], pair["secret"])
-    refined = model.hide(pair["cover"], pair["secret"], refine_steps=20)
+    refined = api.hide_tiles(model, pair["cover"], pair["secret"], refine_steps=20)
     assert refined.shape == plain.shape and refined.min() >= 0.0 and refined.max() <= 1.0
     assert objective(refined) < 0.9 * objective(plain)
-    alone = model.hide(pair["cover"][:1], pair["secret"][:1], refine_steps=20)  # independent of its batch
+    alone = api.hide_tiles(model, pair["cover"][:1], pair["secret"][:1], refine_steps=20)  # independent of its batch
     assert np.abs(np.round(alone * 255) - np.round(refined[:1] * 255)).max() <= 1
+    in_chunks = refine_stego(model.revealer, pair["cover"], pair["secret"], plain, 20, batch_size=3)
+    assert np.abs(np.round(in_chunks * 255) - np.round(refined * 255)).max() <= 1
     assert np.array_equal(refine_stego(model.revealer, pair["cover"], pair["secret"], plain, 0), plain)
-    with pytest.raises(ValueError, match="steps must be >= 0"):
-        model.hide(pair["cover"], pair["secret"], refine_steps=-1)
+    with pytest.raises(ConfigError, match="steps must be >= 0"):
+        api.hide_tiles(model, pair["cover"], pair["secret"], refine_steps=-1)

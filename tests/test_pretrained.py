@@ -1,15 +1,20 @@
-"""Shipping a run as a pretrained model: float16 weights, model card, loading by name."""
+"""Shipping a run as a pretrained model: float16 weights keyed by layer path, ONNX files, model card,
+figures.json, loading by name."""
 
 import csv
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from pixinpix_tf import api, pretrained
+from pixinpix_tf import api, loading
 from pixinpix_tf.cli import main as cli_main
+from pixinpix_tf.errors import ModelError
 
-from conftest import import_script
+from conftest import import_script, save_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "pixinpix_tf" / "assets" / "samples"
@@ -29,26 +34,51 @@ def shipped(tmp_path, image_folders, monkeypatch):
     run_dir = tmp_path / "tiny-run"
     run(get_preset("tiny").replace(cover=covers, secret=secrets), run_dir, verbose=0)
     into = tmp_path / "pretrained"
-    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", into)
+    monkeypatch.setattr(loading, "PRETRAINED_DIR", into)
+    api._load.cache_clear()
     ship(run_dir, into)
     return run_dir, into / "tiny-test"
 
 
 def test_shipped_model_has_card_and_float16_weights_close_to_the_run(shipped):
     run_dir, folder = shipped
-    assert pretrained.available() == ["tiny-test"]
+    assert loading.available() == ["tiny-test"]
     card = (folder / "MODEL_CARD.md").read_text()
-    for text in ("Training config", "`pixinpix evaluate` figures", "| stego |", "| revealed |", "Photos: samples",
-                 f"| `--refine {pretrained.DEFAULT_REFINE_STEPS}` (default) |", "| `--refine 0` |"):
+    for text in ("Training config", "`pixinpix evaluate tiny-test` figures", "| stego |", "| revealed |",
+                 "Photos: samples", "| `--refine 0` (default) |", "| `--refine 10` |", "Bundled samples"):
         assert text in card
-    with np.load(folder / "weights.npz") as arrays:
+    original = loading.load_model(run_dir)
+    with np.load(folder / "weights.npz") as arrays:  # float16, keyed by each variable's layer path
+        assert sorted(arrays.files) == sorted(v.path for v in original.weights)
         assert all(arrays[k].dtype == np.float16 for k in arrays.files)
-    original = api.load_model(run_dir)
-    model = api.load_model("tiny-test")  # by name
+    model = loading.load_model("tiny-test")  # by name
     rng = np.random.default_rng(0)
     cover = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
     secret = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
     assert np.abs(model.hide(cover, secret) - original.hide(cover, secret)).max() < 0.01
+    figures = json.loads((folder / "figures.json").read_text())
+    assert figures["onnx"]["hide"] <= 1 and figures["onnx"]["reveal"] <= 1
+    assert f"{figures['samples']['photo pair']['stego_psnr']:.2f}" in card
+
+
+def test_the_shipped_onnx_files_give_the_keras_model_s_8bit_outputs_by_name(shipped):
+    onnx_model, keras_model = api.resolve_model("tiny-test"), api.resolve_model("tiny-test", backend="keras")
+    assert type(onnx_model).__name__ == "OnnxPixInPix" and type(keras_model).__name__ == "PixInPix"
+    cover, secret = np.asarray(Image.open(SAMPLES / "cover.png")), np.asarray(Image.open(SAMPLES / "secret.png"))
+    stego = api.hide(cover, secret, onnx_model)
+    assert np.abs(stego.astype(int) - api.hide(cover, secret, keras_model)).max() <= 1
+    assert np.abs(api.reveal(stego, onnx_model).astype(int) - api.reveal(stego, keras_model)).max() <= 1
+
+
+def test_a_weights_file_that_does_not_fit_the_model_is_refused(shipped, tmp_path):
+    _, folder = shipped
+    broken = tmp_path / "broken"
+    shutil.copytree(folder, broken)
+    with np.load(folder / "weights.npz") as arrays:
+        renamed = {("x" + k if i == 0 else k): arrays[k] for i, k in enumerate(arrays.files)}
+    np.savez(broken / "weights.npz", **renamed)
+    with pytest.raises(ModelError, match="layer paths differ"):
+        loading.load_model(broken)
 
 
 def test_evaluate_by_pretrained_name_reproduces_the_card_figures(shipped, tmp_path, capsys):
@@ -63,6 +93,7 @@ def test_evaluate_by_pretrained_name_reproduces_the_card_figures(shipped, tmp_pa
     head = card_eval["pixinpix"]["8bit"]["stego"]["psnr"]["mean"]
     card = (folder / "MODEL_CARD.md").read_text()
     assert f"| stego | {head:.2f} |" in card
+    assert json.loads((folder / "figures.json").read_text())["evaluation"]["stego_psnr"] == head
     after_jpeg = card_eval["pixinpix"]["distortions"]["jpeg"]["quality 95"]["psnr"]["mean"]
     assert f"| jpeg quality 95 | {after_jpeg:.2f} |" in card  # the robustness table
 
@@ -75,13 +106,12 @@ def test_a_low_bits_model_ships_without_refinement_rows(tmp_path, image_folders,
     run_dir = tmp_path / "tiny-lowbits"
     run(get_preset("tiny").replace(cover=covers, secret=secrets, residual_stego=False, embed_bits=2),
         run_dir, verbose=0)
-    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path / "pretrained")
+    monkeypatch.setattr(loading, "PRETRAINED_DIR", tmp_path / "pretrained")
     ship(run_dir, tmp_path / "pretrained")
     card = (tmp_path / "pretrained" / "tiny-test" / "MODEL_CARD.md").read_text()
-    assert "does not refine this model's stego image" in card
-    assert "| `--refine 0` |" in card and f"--refine {pretrained.DEFAULT_REFINE_STEPS}" not in card
-    model = api.load_model("tiny-test")
-    assert model.embed_bits == 2 and pretrained.default_refine_steps(model) == 0
+    assert "| `--refine 0` (default) |" in card and "| `--refine 10` |" not in card
+    model = loading.load_model("tiny-test")
+    assert model.embed_bits == 2
 
 
 def test_continuing_a_shipped_model_keeps_its_training_history_in_the_card(shipped, tmp_path):
@@ -115,26 +145,22 @@ def test_unknown_pretrained_name_is_a_one_line_error(shipped, capsys):
                      "--model", "no-such-model"])
     err = capsys.readouterr().err
     assert code == 2 and "no pretrained model of that name (shipped: tiny-test)" in err and err.count("\n") == 1
+    assert "no such run directory, .keras file or folder" in err  # what was tried
 
 
 def test_demo_writes_pngs_figures_and_a_table(tmp_path, capsys):
-    from pixinpix_tf.model import PixInPix
-
-    model = tmp_path / "tiny.keras"
-    PixInPix(image_size=32, depth=2, base_filters=4, max_filters=8, convs_per_step=1).save(model)
+    model = save_tiny_model(tmp_path / "tiny.keras")
     out = tmp_path / "demo"
     assert cli_main(["demo", "--out", str(out), "--digits-model", str(model), "--photo-model", str(model)]) == 0
     printed = capsys.readouterr().out
     assert "digit 0" in printed and "photo" in printed and "revealed PSNR" in printed
     names = {p.name for p in out.iterdir()}
     assert {"digits.png", "photo.png", "photo_stego.png", "photo_revealed.png", "digit_5_stego.png"} <= names
-    from PIL import Image
-
     assert Image.open(out / "photo_stego.png").size == (192, 128)
 
 
 def test_demo_without_shipped_models_says_so_in_one_line(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path / "none")
+    monkeypatch.setattr(loading, "PRETRAINED_DIR", tmp_path / "none")
     assert cli_main(["demo", "--out", str(tmp_path / "demo")]) == 2
     err = capsys.readouterr().err
     assert "mnist-in-cifar10" in err and err.count("\n") == 1
@@ -142,11 +168,8 @@ def test_demo_without_shipped_models_says_so_in_one_line(tmp_path, capsys, monke
 
 
 def test_hide_and_reveal_use_the_default_pretrained_model_when_none_is_given(shipped, tmp_path, monkeypatch):
-    from PIL import Image
-
-    monkeypatch.setattr(pretrained, "DEFAULT_MODEL", "tiny-test")
-    api._cached_pretrained.cache_clear()
-    model = api.load_model("tiny-test")
+    monkeypatch.setattr(api, "DEFAULT_MODEL", "tiny-test")
+    model = api.resolve_model("tiny-test")
     cover, secret = Image.open(SAMPLES / "cover.png"), Image.open(SAMPLES / "secret.png")
     stego = api.hide(cover, secret)
     np.testing.assert_array_equal(stego, api.hide(cover, secret, model))
@@ -156,4 +179,24 @@ def test_hide_and_reveal_use_the_default_pretrained_model_when_none_is_given(shi
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "stego.png")), stego)
     assert cli_main(["reveal", str(tmp_path / "stego.png"), "-o", str(tmp_path / "revealed.png")]) == 0
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "revealed.png")), api.reveal(stego, model))
-    api._cached_pretrained.cache_clear()
+
+
+def test_jpeg_output_is_allowed_only_at_qualities_the_model_card_says_it_survives(shipped, tmp_path, capsys):
+    _, folder = shipped
+    figures = json.loads((folder / "figures.json").read_text())
+    cover, secret = str(SAMPLES / "cover.png"), str(SAMPLES / "secret.png")
+    if figures["jpeg_safe_quality"] is None:  # the tiny model survives no JPEG: refused, with the way out
+        assert cli_main(["hide", cover, secret, "-o", str(tmp_path / "s.jpg"), "--model", "tiny-test"]) == 2
+        assert "destroys what tiny-test hides" in capsys.readouterr().err
+    figures["jpeg_safe_quality"] = 90  # as a robust model's card would say
+    (folder / "figures.json").write_text(json.dumps(figures))
+    assert cli_main(["hide", cover, secret, "-o", str(tmp_path / "s.jpg"), "--model", "tiny-test",
+                     "--quality", "90"]) == 0
+    assert Image.open(tmp_path / "s.jpg").format == "JPEG"
+    assert cli_main(["hide", cover, secret, "-o", str(tmp_path / "t.jpg"), "--model", "tiny-test",
+                     "--quality", "75"]) == 2
+    assert "JPEG at quality 75 destroys what tiny-test hides" in capsys.readouterr().err
+    plain = save_tiny_model(tmp_path / "plain.keras")  # a model without a card
+    assert cli_main(["hide", cover, secret, "-o", str(tmp_path / "u.jpg"), "--model", str(plain)]) == 2
+    assert "use --model tiny-test, which survives it" in capsys.readouterr().err
+    assert not (tmp_path / "t.jpg").exists() and not (tmp_path / "u.jpg").exists()

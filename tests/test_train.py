@@ -106,11 +106,35 @@ def test_a_diverging_run_stops_with_exit_code_1(tmp_path, image_folders):
     assert history_epochs(out) == [0]  # stopped in the first epoch
 
 
+def test_a_runs_best_keras_loads_compiled_with_keras_after_importing_the_model_and_training_continues(
+        tmp_path, image_folders):
+    out = tmp_path / "run"
+    assert subprocess.run(train_command(out, *image_folders), capture_output=True, timeout=300).returncode == 0
+    script = (  # what the README says: import pixinpix_tf.model, then plain Keras
+        "import keras, numpy as np\n"
+        "import pixinpix_tf.model\n"
+        f"model = keras.models.load_model(r'{out / 'best.keras'}')\n"
+        "assert model.compiled and type(model).__name__ == 'PixInPix'\n"
+        "rng = np.random.default_rng(0)\n"
+        "x = {'cover': rng.random((16, 16, 16, 3), dtype=np.float32), "
+        "'secret': rng.random((16, 16, 16, 1), dtype=np.float32)}\n"
+        "logs = model.fit(x, {'stego': x['cover'], 'revealed': x['secret']}, epochs=1, verbose=0).history\n"
+        "assert {'loss', 'stego_psnr', 'revealed_ssim'} <= set(logs), logs\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    bare = subprocess.run([sys.executable, "-c",
+                           f"import keras, pixinpix_tf; keras.models.load_model(r'{out / 'best.keras'}')"],
+                          capture_output=True, text=True, timeout=300)
+    assert bare.returncode != 0 and "PixInPix" in bare.stderr  # Keras cannot find the class: as the README says
+
+
 def test_init_from_starts_from_another_models_weights_and_refuses_a_mismatch(tmp_path, image_folders):
     import keras
     import numpy as np
 
-    from pixinpix_tf.config import ConfigError, get_preset
+    from pixinpix_tf.config import get_preset
+    from pixinpix_tf.errors import ConfigError
     from pixinpix_tf.train import run
 
     covers, secrets = image_folders
@@ -132,7 +156,7 @@ def test_init_from_starts_from_another_models_weights_and_refuses_a_mismatch(tmp
     for other in ({"base_filters": 2}, {"depth": 1}):
         with pytest.raises(ConfigError, match="architecture"):
             run(cfg.replace(init_from=str(tmp_path / "first"), **other), tmp_path / "third", verbose=0)
-    with pytest.raises(ConfigError, match="no such run directory"):
+    with pytest.raises(ConfigError, match="--init-from: .*no such run directory"):
         run(cfg.replace(init_from=str(tmp_path / "missing")), tmp_path / "fourth", verbose=0)
     assert not (tmp_path / "third").exists() and not (tmp_path / "fourth").exists()
 
@@ -167,6 +191,22 @@ def _checks(model, probe, count):
     for step in range(count):
         check.on_train_batch_end(step)
     return check
+
+
+def test_without_the_health_check_a_collapsed_run_trains_every_epoch(tmp_path, image_folders, monkeypatch):
+    from pixinpix_tf.config import get_preset
+    from pixinpix_tf.errors import TrainingFailed
+    from pixinpix_tf.train import run
+
+    covers, secrets = image_folders
+    cfg = get_preset("tiny").replace(cover=covers, secret=secrets, epochs=2, batch_size=2, train_size=640)
+    # every probe looks collapsed; the check runs every 100 steps and stops at the third flat one
+    monkeypatch.setattr(HealthCheck, "_std_ratio", lambda self, training: 0.0)
+    with pytest.raises(TrainingFailed, match="collapsed"):
+        run(cfg, tmp_path / "checked", verbose=0)
+    assert history_epochs(tmp_path / "checked") == [0]
+    run(cfg, tmp_path / "unchecked", verbose=0, health_check=False)
+    assert history_epochs(tmp_path / "unchecked") == [0, 1]
 
 
 def test_a_revealer_that_outputs_a_constant_stops_training_as_collapsed():

@@ -1,0 +1,118 @@
+"""The custom Keras objects a saved PixInPix refers to, in `keras.ops` only (no TensorFlow).
+
+Layers: `Quantize8Bit`, `AddClipped`, `EmbedLowBits`, `ReadLowBits`; the 8-bit
+straight-through rounding they share with stego refinement; and the training
+metrics `psnr` and `ssim`. All are registered Keras serializables, so importing
+`pixinpix_tf.model` (which imports this module) is all `keras.models.load_model`
+needs to load a run's `.keras` file, compiled.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+register = keras.saving.register_keras_serializable(package="pixinpix_tf")
+
+
+def round_8bit_straight_through(x):
+    """`x` in [0, 1] rounded to 8-bit levels, as a PNG stores it; the gradient passes straight through."""
+    rounded = ops.round(ops.clip(x, 0.0, 1.0) * 255.0) / 255.0
+    return x + ops.stop_gradient(rounded - x)
+
+
+@register
+class Quantize8Bit(layers.Layer):
+    """Round [0, 1] images to 8-bit levels; the gradient passes straight through."""
+
+    def call(self, x):
+        return round_8bit_straight_through(x)
+
+
+@register
+class AddClipped(layers.Layer):
+    """`cover + change`, clipped to [0, 1]; the gradient passes straight through the clip."""
+
+    def call(self, inputs):
+        total = inputs[0] + inputs[1]
+        return total + ops.stop_gradient(ops.clip(total, 0.0, 1.0) - total)
+
+
+@register
+class EmbedLowBits(layers.Layer):
+    """`[cover, code]` -> stego: each code value in [0, 1] rounded to `bits` bits and written
+    into the low bits of the cover's 8-bit level, choosing the nearest level with those low bits.
+
+    The change to the cover is at most 2**(bits - 1) levels. The gradient passes straight
+    through to the code: one code step is one 8-bit level of the stego image.
+    """
+
+    def __init__(self, bits: int, **kwargs):
+        super().__init__(**kwargs)
+        self.bits = bits
+
+    def call(self, inputs):
+        cover, code = inputs
+        period, top = 2.0**self.bits, 2.0**self.bits - 1.0
+        levels = ops.round(ops.clip(cover, 0.0, 1.0) * 255.0)
+        wanted = ops.round(ops.clip(code, 0.0, 1.0) * top)
+        stego = ops.round((levels - wanted) / period) * period + wanted
+        stego = ops.where(stego > 255.0, stego - period, ops.where(stego < 0.0, stego + period, stego))
+        linear = code * top / 255.0
+        return linear + ops.stop_gradient(stego / 255.0 - linear)
+
+    def get_config(self):
+        return {**super().get_config(), "bits": self.bits}
+
+
+@register
+class ReadLowBits(layers.Layer):
+    """Stego in [0, 1] -> its 8-bit levels' `bits` low bits as codes in [0, 1] (straight-through gradient)."""
+
+    def __init__(self, bits: int, **kwargs):
+        super().__init__(**kwargs)
+        self.bits = bits
+
+    def call(self, stego):
+        period, top = 2.0**self.bits, 2.0**self.bits - 1.0
+        levels = ops.round(ops.clip(stego, 0.0, 1.0) * 255.0)
+        code = (levels - ops.floor(levels / period) * period) / top
+        linear = stego * 255.0 / top
+        return linear + ops.stop_gradient(code - linear)
+
+    def get_config(self):
+        return {**super().get_config(), "bits": self.bits}
+
+
+@register
+def psnr(y_true, y_pred):
+    """Keras metric: PSNR in dB per image (peak 1.0 on [0, 1], i.e. 255 on 8-bit values)."""
+    error = ops.mean(ops.square(ops.cast(y_true, "float32") - ops.cast(y_pred, "float32")), axis=(1, 2, 3))
+    return 10.0 * ops.log10(1.0 / error)
+
+
+def _gaussian_window(channels: int, size: int = 11, sigma: float = 1.5) -> np.ndarray:
+    coords = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
+    g = np.exp(-(coords**2) / (2 * sigma**2))
+    window = np.outer(g, g) / np.outer(g, g).sum()
+    return np.tile(window[:, :, None, None], (1, 1, channels, 1)).astype(np.float32)
+
+
+@register
+def ssim(y_true, y_pred):
+    """Keras metric: SSIM per image on [0, 1] images (Gaussian window 11, sigma 1.5, valid
+    filtering, K1 0.01, K2 0.03, mean over channels), as `tf.image.ssim`."""
+    a, b = ops.cast(y_true, "float32"), ops.cast(y_pred, "float32")
+    window = ops.convert_to_tensor(_gaussian_window(a.shape[-1]))
+
+    def blur(x):
+        return ops.depthwise_conv(x, window, padding="valid")
+
+    c1, c2 = 0.01**2, 0.03**2
+    mu_a, mu_b = blur(a), blur(b)
+    var_a, var_b = blur(a * a) - mu_a**2, blur(b * b) - mu_b**2
+    covariance = blur(a * b) - mu_a * mu_b
+    luminance = (2 * mu_a * mu_b + c1) / (mu_a**2 + mu_b**2 + c1)
+    structure = (2 * covariance + c2) / (var_a + var_b + c2)
+    return ops.mean(luminance * structure, axis=(1, 2, 3))

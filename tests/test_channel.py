@@ -1,0 +1,115 @@
+"""The training channel: the differentiable twin of `distortions.py`."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pixinpix_tf import channel
+from pixinpix_tf.distortions import DISTORTIONS
+from pixinpix_tf.images import read_image
+from pixinpix_tf.tiling import fit_secret
+
+from conftest import ROOT
+
+SAMPLES = ROOT / "pixinpix_tf" / "assets" / "samples"
+# A 120x184 crop: not a multiple of 16, so padding and partial chroma blocks are exercised.
+PHOTOS = np.stack([fit_secret(read_image(SAMPLES / name), 128, 192)[:120, :184]
+                   for name in ("cover.png", "secret.png")])
+IMAGES = PHOTOS.astype(np.float32) / 255.0
+# Each distortion at strength zero and at a mild strength.
+DISTORTIONS_AT = {
+    "jpeg_approx": lambda x, s: channel.jpeg_approx(x, 100 - 40 * s) if s else x,
+    "jpeg_real": lambda x, s: channel.jpeg_real(x, 100 - 40 * s) if s else x,
+    "noise": lambda x, s: channel.noise(x, 2 * s, seed=1),
+    "blur": lambda x, s: channel.blur(x, 1.0 * s),
+    "resize": lambda x, s: channel.resize(x, 0.5 * s),
+    "brightness": lambda x, s: channel.brightness(x, 5 * s),
+    "contrast": lambda x, s: channel.contrast(x, 0.1 * s),
+    "shift": lambda x, s: channel.shift(x, 2 * s, -3 * s),
+    "round8": lambda x, s: channel.round8(x),
+}
+
+
+@pytest.mark.parametrize("name", [n for n in DISTORTIONS_AT if n not in ("jpeg_approx", "jpeg_real")])
+def test_each_distortion_at_strength_zero_is_the_identity(name):
+    x = tf.constant(IMAGES if name != "round8" else np.round(IMAGES * 255) / 255)
+    np.testing.assert_allclose(np.asarray(DISTORTIONS_AT[name](x, 0)), x.numpy(), atol=1e-6)
+
+
+def test_the_differentiable_jpeg_is_near_pillows_at_every_quality():
+    x = tf.constant(IMAGES)
+    at_100 = np.abs(np.asarray(channel.jpeg_approx(x, 100)) - channel.pillow_jpeg(IMAGES, 100)).mean() * 255
+    assert at_100 < 0.6  # measured 0.50 levels: what is left at quality 100 is mostly the 4:2:0 chroma
+    # Stated error of the differentiable JPEG against Pillow's (8-bit levels, mean over pixels; measured
+    # 0.63, 0.65, 0.71, 0.73 at 95, 90, 75, 50), under half of JPEG's own error at each quality.
+    for quality in (95, 90, 75, 50):
+        approx = np.asarray(channel.jpeg_approx(x, quality))
+        real = channel.pillow_jpeg(IMAGES, quality)
+        error, own = np.abs(approx - real).mean() * 255, np.abs(real - IMAGES).mean() * 255
+        assert error < 1.0 and error < 0.5 * own, (quality, error, own)
+
+
+def test_the_real_codec_path_is_pillows_jpeg_with_a_straight_through_gradient():
+    x = tf.constant(IMAGES)
+    for quality in (90, 50):
+        expected = DISTORTIONS["jpeg"](PHOTOS, 100 - quality).astype(np.float32) / 255
+        np.testing.assert_allclose(np.asarray(channel.jpeg_real(x, quality)), expected, atol=1e-6)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = channel.jpeg_real(x, 75)
+    np.testing.assert_allclose(tape.gradient(y, x).numpy(), 1.0)
+
+
+@pytest.mark.parametrize("name", list(DISTORTIONS_AT))
+def test_gradients_flow_through_every_distortion(name):
+    x = tf.constant(IMAGES)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = tf.reduce_sum(tf.square(DISTORTIONS_AT[name](x, 1) - 0.5))
+    gradient = tape.gradient(loss, x).numpy()
+    assert np.isfinite(gradient).all() and np.abs(gradient).mean() > 1e-4
+
+
+@pytest.mark.parametrize("name", ["noise", "blur", "resize", "brightness", "contrast", "shift"])
+def test_each_distortion_changes_the_image_like_its_evaluation_twin(name):
+    twin = {"noise": ("noise", 2), "blur": ("blur", 1.0), "resize": ("resize", 0.5), "brightness": ("brightness", 5),
+            "contrast": ("contrast", 0.1)}
+    train = np.asarray(DISTORTIONS_AT[name](tf.constant(IMAGES), 1))
+    assert np.abs(train - IMAGES).mean() * 255 > 0.5
+    if name in twin:  # the same change as the evaluation applies, up to its 8-bit rounding and randomness
+        evaluated = DISTORTIONS[twin[name][0]](PHOTOS, twin[name][1]).astype(np.float32) / 255
+        tolerance = 2.5 if name == "noise" else 1.0
+        assert abs(np.abs(train - IMAGES).mean() - np.abs(evaluated - IMAGES).mean()) * 255 < tolerance
+
+
+def test_the_channel_layer_distorts_only_in_training_and_ramps_from_mild_to_strong():
+    from pixinpix_tf.config import CHANNEL_DISTORTIONS
+
+    assert set(channel.MAX_STRENGTHS) == set(CHANNEL_DISTORTIONS)
+    layer = channel.Channel(CHANNEL_DISTORTIONS, seed=3)
+    x = tf.constant(IMAGES)
+    np.testing.assert_array_equal(np.asarray(layer(x, training=False)), IMAGES)
+    changes = [np.abs(np.asarray(layer(x, training=True)) - IMAGES).mean() * 255 for _ in range(40)]
+    assert sum(c == 0 for c in changes) >= 1 and sum(c > 0.1 for c in changes) >= 20  # none, or one of six
+    layer.strength.assign(0.0)
+    np.testing.assert_allclose(np.asarray(layer(x, training=True)), IMAGES, atol=1e-6)
+    ramp = channel.RampChannel(layer, steps=10, steps_per_epoch=4)
+    ramp.on_epoch_begin(1)
+    ramp.on_train_batch_begin(1)
+    assert float(layer.strength.numpy()) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="unknown channel distortions"):
+        channel.Channel(("jpeg", "rotate"))
+
+
+def test_training_through_the_channel_saves_a_plain_pixinpix_model(tmp_path, image_folders):
+    from pixinpix_tf.config import get_preset
+    from pixinpix_tf.loading import load_model
+    from pixinpix_tf.train import run
+
+    covers, secrets = image_folders
+    cfg = get_preset("tiny").replace(cover=covers, secret=secrets, secret_channels=1, channel="jpeg,noise,resize",
+                                     channel_ramp=0.5, epochs=2)
+    logs = run(cfg, tmp_path / "run", verbose=0)
+    assert np.isfinite(logs["loss"]) and "val_revealed_psnr" in logs
+    model = load_model(tmp_path / "run")
+    assert type(model).__name__ == "PixInPix" and not any("channel" in v.path for v in model.weights)
