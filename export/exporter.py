@@ -2,7 +2,7 @@
 
 Layout of an export folder DIR:
 
-    DIR/metadata.json                    what a runtime needs to know (read by runtime.py)
+    DIR/metadata.json                    what a runtime needs to know (read by pixinpix_tf.loading)
     DIR/saved_model/models.config        for tensorflow_model_server --model_config_file
     DIR/saved_model/NAME/VERSION/        the SavedModel (TF Serving layout)
     DIR/onnx/hide.onnx, reveal.onnx, pixinpix.onnx
@@ -225,20 +225,14 @@ def export_model(model_path: str | Path, out: str | Path, formats=FORMATS, name:
 
 def _sample_tiles(model: PixInPix) -> dict[str, np.ndarray]:
     """Tiles of the bundled sample photos (real images) as float covers and secrets."""
-    from pixinpix_tf.images import read_image
-    from pixinpix_tf.tiling import fit_secret
+    from pixinpix_tf.images import SAMPLES, read_image
+    from pixinpix_tf.tiling import fit_secret, to_tiles
 
-    samples = Path(__file__).resolve().parents[1] / "pixinpix_tf" / "assets" / "samples"
     size = model.image_size
-    cover = read_image(samples / "cover.png", 3)
-    secret = fit_secret(read_image(samples / "secret.png", model.secret_channels), *cover.shape[:2])
-    rows, columns = cover.shape[0] // size, cover.shape[1] // size
-
-    def tiles(image):
-        cut = image[: rows * size, : columns * size]
-        return cut.reshape(rows, size, columns, size, -1).swapaxes(1, 2).reshape(-1, size, size, image.shape[-1])
-
-    return {"cover": tiles(cover).astype(np.float32) / 255, "secret": tiles(secret).astype(np.float32) / 255}
+    cover = read_image(SAMPLES / "cover.png", 3)
+    secret = fit_secret(read_image(SAMPLES / "secret.png", model.secret_channels), *cover.shape[:2])
+    whole = (slice(0, cover.shape[0] // size * size), slice(0, cover.shape[1] // size * size))
+    return {"cover": to_tiles(cover[whole], size), "secret": to_tiles(secret[whole], size)}
 
 
 def write_pretrained_onnx(model: PixInPix, folder: str | Path) -> dict:

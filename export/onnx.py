@@ -3,7 +3,8 @@
 Inputs and outputs are named `cover`, `secret`, `stego`, `revealed`; layout
 NHWC as in Keras (tf2onnx inserts one transpose at each end), float32 in
 [0, 1], dynamic batch axis. `float16_weights` stores the weights in half
-precision (computation stays float32), as the shipped pretrained models do.
+precision (computation stays float32), as the shipped pretrained models do where
+their 8-bit outputs stay within one level (`exporter.write_pretrained_onnx`).
 """
 
 from __future__ import annotations

@@ -71,7 +71,8 @@ def choose_backend(files: loading.ModelFiles, backend: str = "auto", refine_step
 
 
 @functools.lru_cache(maxsize=4)
-def _load(path: str, backend: str):
+def _load(path: str, backend: str, stamp: int):
+    """Loaded once per process for each (path, backend) and version of its files (`stamp`)."""
     return loading.load_onnx(path) if backend == "onnx" else loading.load_model(path)
 
 
@@ -82,7 +83,9 @@ def resolve_model(model=None, backend: str = "auto", refine_steps: int = 0):
         return model
     files = loading.locate(DEFAULT_MODEL if model is None else model)
     backend = choose_backend(files, backend, refine_steps)
-    return _load(str(files.path), backend)
+    weights = files.onnx / "hide.onnx" if backend == "onnx" else files.keras
+    weights = weights / "weights.npz" if weights.is_dir() else weights
+    return _load(str(files.path), backend, weights.stat().st_mtime_ns)
 
 
 def hide_tiles(model, covers, secrets, refine_steps: int = 0, batch_size: int = 256) -> np.ndarray:

@@ -114,7 +114,7 @@ def compressed_reveal_one(stego: np.ndarray, bits: int, channels: int = 3) -> np
 
 
 def compressed_hide(covers: np.ndarray, secrets: np.ndarray, bits: int, codec: str = "webp") -> np.ndarray:
-    """`compressed_hide_one` over uint8 NHWC batches (a grey secret is replicated to RGB if the cover is)."""
+    """`compressed_hide_one` over uint8 NHWC batches."""
     pairs = zip(np.asarray(covers, np.uint8), np.asarray(secrets, np.uint8))
     return np.stack([compressed_hide_one(cover, secret, bits, codec) for cover, secret in pairs])
 

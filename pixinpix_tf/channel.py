@@ -4,10 +4,10 @@ Every distortion maps a float [0, 1] NHWC batch to a batch of the same shape,
 with gradients, and strength 0 is the identity. Strengths are in the units of
 `distortions.py`:
 
-| name | strength | training-time version |
+| function | strength | training-time version |
 |---|---|---|
 | `round8` | - | 8-bit rounding, straight-through gradient |
-| `jpeg` | 100 - quality | `jpeg_approx` or `jpeg_real` (below) |
+| `jpeg_approx`, `jpeg_real` | quality | below |
 | `noise` | sigma (0-255 units) | additive Gaussian noise |
 | `blur` | sigma (pixels) | Gaussian blur, reflected borders |
 | `resize` | fraction lost | bilinear down-scale by (1 - strength) and back |
@@ -17,20 +17,23 @@ with gradients, and strength 0 is the identity. Strengths are in the units of
 
 `jpeg_approx` is a differentiable JPEG: YCbCr, 4:2:0 chroma, 8x8 DCT,
 libjpeg's quality-scaled tables, smooth rounding. It is within 0.5-0.75
-levels (mean) of Pillow's JPEG at quality 50-100 (tests/test_channel.py).
+levels (mean) of Pillow's JPEG at quality 50-95 (tests/test_channel.py).
 `jpeg_real` is Pillow's codec in the forward pass with a straight-through
 backward. All but `jpeg_real` are `keras.ops`; `jpeg_real` runs Pillow through
 `tf.numpy_function`, so this module is for training (TensorFlow) only.
+The `Channel` layer draws one of `MAX_STRENGTHS` (jpeg, noise, blur, resize,
+brightness, contrast) per batch; `shift` and `round8` are for whole-image
+training and the tests.
 """
 
 from __future__ import annotations
-
-import io
 
 import keras
 import numpy as np
 from keras import ops
 
+from pixinpix_tf import distortions
+from pixinpix_tf.images import to_uint8
 from pixinpix_tf.layers import round_8bit_straight_through
 
 # The JPEG standard's example tables (Annex K), which libjpeg scales by quality.
@@ -80,7 +83,8 @@ def _blocks_dct_quantized(plane, table):
 
 
 def jpeg_approx(images, quality):
-    """A differentiable JPEG round trip at `quality` (1..100) with 4:2:0 chroma, as Pillow writes it."""
+    """A differentiable JPEG round trip at `quality` (1..100) with 4:2:0 chroma, as Pillow writes it;
+    quality 100 (strength 0) is the identity, as in `distortions.jpeg`."""
     height, width = images.shape[1], images.shape[2]
     pad_h, pad_w = -height % 16, -width % 16
     x = images * 255.0
@@ -98,17 +102,14 @@ def jpeg_approx(images, quality):
     ycbcr = ops.concatenate([luma[..., None], chroma], axis=-1) - ops.convert_to_tensor(
         np.array([0.0, 128.0, 128.0], np.float32))
     rgb = ops.einsum("nhwd,cd->nhwc", ycbcr, ops.convert_to_tensor(_TO_RGB))
-    return ops.clip(smooth_round(rgb[:, :height, :width]) / 255.0, 0.0, 1.0)  # the decoder's 8-bit output
+    decoded = ops.clip(smooth_round(rgb[:, :height, :width]) / 255.0, 0.0, 1.0)  # the decoder's 8-bit output
+    return ops.where(ops.cast(quality, "float32") >= 100.0, images, decoded)
 
 
 def pillow_jpeg(images: np.ndarray, quality: int) -> np.ndarray:
-    """Pillow's JPEG round trip (4:2:0, its default) of a float [0, 1] NHWC batch, as float32."""
-    out = np.empty(images.shape, np.float32)
-    for i, image in enumerate(np.clip(np.round(images * 255.0), 0, 255).astype(np.uint8)):
-        buffer = io.BytesIO()
-        keras.utils.array_to_img(image, scale=False).save(buffer, format="JPEG", quality=int(quality))
-        out[i] = np.asarray(keras.utils.load_img(buffer), np.float32) / 255.0
-    return out
+    """Pillow's JPEG round trip (4:2:0, its default) of a float [0, 1] NHWC batch, as float32:
+    `distortions.jpeg`, the evaluation's own (quality 100 is the identity)."""
+    return distortions.jpeg(to_uint8(images), 100 - int(quality)).astype(np.float32) / 255.0
 
 
 def jpeg_real(images, quality):
@@ -191,6 +192,7 @@ class Channel(keras.layers.Layer):
         if unknown:
             raise ValueError(f"unknown channel distortions {unknown}; choose from {', '.join(MAX_STRENGTHS)}")
         self.names, self.real_jpeg_share = tuple(names), real_jpeg_share
+        self.supports_jit = False  # jpeg_real runs Pillow (tf.numpy_function), which XLA cannot compile
         self.strength = self.add_weight(shape=(), initializer="ones", trainable=False, name="strength")
         self.seeds = keras.random.SeedGenerator(seed)
 

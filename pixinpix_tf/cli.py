@@ -59,7 +59,16 @@ def import_tensorflow() -> None:
 
 # --- train ---------------------------------------------------------------------------------------
 
-_TYPES = {"int": int, "float": float, "str": str, "float | None": float, "str | None": str}
+def _or_none(kind):
+    """An argparse type that also reads `none` (for the fields whose value may be None)."""
+    def parse(text: str):
+        return None if text.lower() == "none" else kind(text)
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+_TYPES = {"int": int, "float": float, "str": str, "float | None": _or_none(float), "str | None": _or_none(str)}
 
 
 def _preset_values(name: str) -> str:
@@ -88,20 +97,22 @@ def config_fields() -> list[dataclasses.Field]:
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """One option per config field, with the field's help and the presets' real values."""
+    """One option per config field, with the field's help and the presets' real values; an option
+    left out is absent from the parsed arguments (so `--clipnorm none` can set None)."""
     for f in config_fields():  # f.type is the annotation's text (postponed annotations)
         flag, text = "--" + f.name.replace("_", "-"), f"{f.metadata['help']} ({_preset_values(f.name)})"
         if f.type == "bool":
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, help=text)
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=text)
         elif f.type == "tuple[float, float]":
-            parser.add_argument(flag, type=float, nargs=2, metavar=("STEGO", "REVEALED"), help=text)
+            parser.add_argument(flag, type=float, nargs=2, metavar=("STEGO", "REVEALED"), default=argparse.SUPPRESS,
+                                help=text)
         else:
-            parser.add_argument(flag, type=_TYPES[f.type], help=text)
+            parser.add_argument(flag, type=_TYPES[f.type], default=argparse.SUPPRESS, help=text)
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
     """The preset with every option the user gave applied on top (validated)."""
-    changes = {f.name: getattr(args, f.name) for f in config_fields() if getattr(args, f.name) is not None}
+    changes = {f.name: getattr(args, f.name) for f in config_fields() if hasattr(args, f.name)}
     if "loss_weights" in changes:
         changes["loss_weights"] = tuple(changes["loss_weights"])
     cfg = get_preset(args.preset).replace(**changes)

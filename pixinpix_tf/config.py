@@ -73,6 +73,8 @@ class Config:
     lr_schedule: str = _field("constant", "constant, or cosine decay to 0 over all epochs")
     clipnorm: float | None = _field(None, "clip each gradient to this norm (none: no clipping)")
     loss_weights: tuple[float, float] = _field((1.0, 0.75), "weights of the stego and revealed MSE losses")
+    stego_loss: str = _field("mse", "the stego image's loss: mse, or texture (layers.texture_weighted_mse: a change "
+                             "costs more on smooth areas, where it shows)")
     batch_size: int = _field(32, "global batch size")
     epochs: int = _field(100, "epochs to train")
     train_size: int = _field(50_000, "training pairs per epoch")
@@ -112,6 +114,8 @@ class Config:
         if unknown:
             raise ConfigError(f"unknown channel distortions {', '.join(unknown)}; choose from "
                               f"{', '.join(CHANNEL_DISTORTIONS)}")
+        if self.stego_loss not in STEGO_LOSSES:
+            raise ConfigError(f"unknown stego_loss {self.stego_loss!r}; choose from {', '.join(STEGO_LOSSES)}")
         if self.channel_ramp < 0:
             raise ConfigError(f"channel_ramp must be >= 0, got {self.channel_ramp}")
         if len(self.loss_weights) != 2 or min(self.loss_weights) < 0:
@@ -150,6 +154,7 @@ class Config:
 
 
 OPTIMIZERS = ("sgd", "adam")
+STEGO_LOSSES = ("mse", "texture")
 STRATEGIES = ("default", "mirrored", "multi-worker")
 LR_SCHEDULES = ("constant", "cosine")
 

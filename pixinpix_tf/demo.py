@@ -14,11 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from pixinpix_tf import api, metrics
-from pixinpix_tf.images import read_image, write_image
+from pixinpix_tf.images import SAMPLES, read_image, write_image
 from pixinpix_tf.report import plot_samples
 from pixinpix_tf.tiling import fit_secret
 
-SAMPLES = Path(__file__).parent / "assets" / "samples"
 DIGITS_MODEL = "mnist-in-cifar10"
 
 

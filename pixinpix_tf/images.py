@@ -5,9 +5,13 @@ numpy and Pillow only: importing this module never imports TensorFlow.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from pixinpix_tf.errors import ImageError
+
+SAMPLES = Path(__file__).parent / "assets" / "samples"  # the bundled sample images (README.md there)
 
 
 def as_float_images(images, channels: int | None = None) -> tuple[np.ndarray, bool]:

@@ -116,3 +116,19 @@ def ssim(y_true, y_pred):
     luminance = (2 * mu_a * mu_b + c1) / (mu_a**2 + mu_b**2 + c1)
     structure = (2 * covariance + c2) / (var_a + var_b + c2)
     return ops.mean(luminance * structure, axis=(1, 2, 3))
+
+
+@register
+def texture_weighted_mse(y_true, y_pred):
+    """Keras loss for the stego image: its squared change from the cover `y_true`, each pixel weighted
+    by how smooth the cover is around it (5x5 luma standard deviation s, in 8-bit levels: weight
+    1 / (1 + s / 4), normalised to mean 1 per image), so a change costs most on skies and walls,
+    where it shows, and least in texture, where it hides (the content-adaptive idea of
+    HUGO, WOW and S-UNIWARD)."""
+    cover, stego = ops.cast(y_true, "float32"), ops.cast(y_pred, "float32")
+    luma = ops.mean(cover, axis=-1, keepdims=True) * 255.0
+    mean = ops.average_pool(luma, 5, strides=1, padding="same")
+    spread = ops.sqrt(ops.maximum(ops.average_pool(luma**2, 5, strides=1, padding="same") - mean**2, 0.0) + 1e-6)
+    weight = 1.0 / (1.0 + spread / 4.0)
+    weight = weight / ops.mean(weight, axis=(1, 2, 3), keepdims=True)
+    return ops.mean(weight * ops.square(stego - cover), axis=(1, 2, 3))

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from pixinpix_tf.config import Config
-from pixinpix_tf.errors import ModelError, ModelNotFoundError
+from pixinpix_tf.errors import ModelError, ModelNotFoundError, PixInPixError
 
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 RUN_MODEL_FILES = ("best.keras", "last.keras")
@@ -55,7 +55,7 @@ def available(directory: Path | None = None) -> list[str]:
     directory = directory or PRETRAINED_DIR
     if not directory.is_dir():
         return []
-    return sorted(p.name for p in directory.iterdir() if (p / "weights.npz").is_file())
+    return sorted(p.name for p in directory.iterdir() if (p / "weights.npz").is_file() and not p.name.startswith("."))
 
 
 def _onnx_folder(folder: Path) -> Path | None:
@@ -73,21 +73,30 @@ def locate(name_or_path: str | Path) -> ModelFiles:
         return ModelFiles(path.stem, path.resolve(), path, None, None)
     if path.is_dir():
         if (path / "weights.npz").is_file():  # a pretrained folder
-            return ModelFiles(path.name, path.resolve(), path, _onnx_folder(path / "onnx"),
-                              json.loads((path / "config.json").read_text()))
+            return ModelFiles(path.resolve().name, path.resolve(), path, _onnx_folder(path / "onnx"),
+                              _read_json(path / "config.json"))
         for file in RUN_MODEL_FILES:
             if (path / file).is_file():
                 return ModelFiles(path.resolve().name, path.resolve(), path / file, None, None)
         for root in (path, path.parent):  # an export folder, or its onnx/ folder
             if (root / EXPORT_METADATA).is_file() and _onnx_folder(root / "onnx"):
-                metadata = json.loads((root / EXPORT_METADATA).read_text())
-                return ModelFiles(metadata.get("name", root.name), root.resolve(), None, root / "onnx",
+                metadata = _read_json(root / EXPORT_METADATA)
+                if "model_config" not in metadata:
+                    raise ModelError(f"{root / EXPORT_METADATA} has no model_config: is it a `pixinpix export` folder?")
+                return ModelFiles(metadata.get("name", root.resolve().name), root.resolve(), None, root / "onnx",
                                   metadata["model_config"])
         raise ModelNotFoundError(f"{path}: a folder with no {', '.join(RUN_MODEL_FILES)} (run directory), "
                                  f"weights.npz (pretrained folder) or {EXPORT_METADATA} with onnx/ (export folder)")
     shipped = ", ".join(available()) or "none in this version"
     raise ModelNotFoundError(f"{name_or_path}: no such run directory, .keras file or folder, "
                              f"and no pretrained model of that name (shipped: {shipped})")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise ModelError(f"{path}: cannot read it as JSON ({type(err).__name__})") from None
 
 
 def load_model(name_or_path: str | Path):
@@ -155,14 +164,22 @@ def _load_pretrained(folder: Path):
     """The float32 PixInPix model of a pretrained folder; every variable is matched by its layer path."""
     from pixinpix_tf.model import PixInPix
 
-    model = PixInPix(**json.loads((folder / "config.json").read_text()), name=folder.name)
-    with np.load(folder / "weights.npz") as arrays:
-        stored = set(arrays.files)
-        wanted = {variable.path for variable in model.weights}
-        if stored != wanted:
-            differ = sorted(stored ^ wanted)
-            raise ModelError(f"{folder}/weights.npz does not fit the model: {len(differ)} layer paths differ "
-                             f"(e.g. {differ[0]})")
-        for variable in model.weights:
-            variable.assign(arrays[variable.path].astype(np.float32))
+    try:
+        model = PixInPix(**_read_json(folder / "config.json"), name=folder.resolve().name)
+        with np.load(folder / "weights.npz") as arrays:
+            stored = set(arrays.files)
+            wanted = {variable.path for variable in model.weights}
+            if stored != wanted:
+                differ = sorted(stored ^ wanted)
+                old = " (stored in the old get_weights() order: ship it again with scripts/ship_pretrained.py)" \
+                    if "w000" in stored else ""
+                raise ModelError(f"{folder}/weights.npz does not fit the model: {len(differ)} layer paths differ "
+                                 f"(e.g. {differ[0]}){old}")
+            for variable in model.weights:
+                variable.assign(arrays[variable.path].astype(np.float32))
+    except PixInPixError:
+        raise
+    except Exception as err:  # a config of another version, a corrupt npz, a wrong shape: not this model
+        raise ModelError(f"{folder}: cannot load it as a pretrained model ({type(err).__name__}: "
+                         f"{' '.join(str(err).split())[:160]})") from None
     return model

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pixinpix_tf.errors import ImageError
+from pixinpix_tf.errors import ImageError, ModelError
 from pixinpix_tf.images import as_float_images
 
 ONNX_FILES = {"hide": "hide.onnx", "reveal": "reveal.onnx"}
@@ -46,8 +46,11 @@ class OnnxPixInPix:
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only: keep onnxruntime's warnings out of the terminal
         providers = providers or default_providers()
-        self._sessions = {name: ort.InferenceSession(str(Path(folder) / file), options, providers=providers)
-                          for name, file in ONNX_FILES.items()}
+        try:
+            self._sessions = {name: ort.InferenceSession(str(Path(folder) / file), options, providers=providers)
+                              for name, file in ONNX_FILES.items()}
+        except Exception as err:  # onnxruntime raises its own kinds for missing or corrupt files
+            raise ModelError(f"{folder}: cannot load the ONNX files ({' '.join(str(err).split())[:160]})") from None
         self.provider = self._sessions["hide"].get_providers()[0]
 
     def hide(self, cover, secret, batch_size: int = 256) -> np.ndarray:

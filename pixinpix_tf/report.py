@@ -1,7 +1,7 @@
 """Tables and figures of evaluations: `report.md`, the sample grid, the robustness plot.
 
 Used by `pixinpix evaluate`, the demo, scripts and benchmarks, so every figure
-of the package is drawn one way. Files are written atomically.
+of the package is drawn one way. The JSON and Markdown files are written atomically.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ def _pad(image: np.ndarray, tile: int) -> np.ndarray:
     return np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode=mode)
 
 
-def _to_tiles(band: np.ndarray, tile: int) -> np.ndarray:
+def to_tiles(band: np.ndarray, tile: int) -> np.ndarray:
     """(rows*tile, columns*tile, C) uint8 -> (rows*columns, tile, tile, C) float32 in [0, 1], row-major."""
     rows, columns = band.shape[0] // tile, band.shape[1] // tile
     tiles = band.reshape(rows, tile, columns, tile, -1).transpose(0, 2, 1, 3, 4).reshape(-1, tile, tile, band.shape[-1])
@@ -71,7 +71,7 @@ def _map_tiles(fn: TileFn, images: list[np.ndarray], out_channels: int, tile: in
     rows_per_band = max(1, chunk // columns)
     for first in range(0, rows, rows_per_band):
         last = min(rows, first + rows_per_band)
-        tiles = [_to_tiles(image[first * tile : last * tile], tile) for image in padded]
+        tiles = [to_tiles(image[first * tile : last * tile], tile) for image in padded]
         out[first * tile : last * tile] = _from_tiles(to_uint8(fn(*tiles)), last - first, columns)
         if progress:
             progress(last * columns, rows * columns)

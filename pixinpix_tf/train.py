@@ -27,7 +27,7 @@ from pixinpix_tf.channel import Channel, RampChannel
 from pixinpix_tf.config import STRATEGIES, Config
 from pixinpix_tf.data import make_pairs
 from pixinpix_tf.errors import ConfigError, ModelError, ModelNotFoundError, TrainingFailed
-from pixinpix_tf.layers import Quantize8Bit, psnr, ssim
+from pixinpix_tf.layers import Quantize8Bit, psnr, ssim, texture_weighted_mse
 from pixinpix_tf.loading import load_model
 from pixinpix_tf.model import PixInPix, grow_weights
 
@@ -60,17 +60,19 @@ def _has_chief() -> bool:
     return "chief" in json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
 
 
-def compile_model(model: PixInPix, cfg: Config, steps_per_epoch: int) -> None:
-    """Compile with the config's optimizer, schedule, MSE losses and PSNR/SSIM metrics."""
-    learning_rate = cfg.learning_rate
-    if cfg.lr_schedule == "cosine":
-        total = max(1, cfg.epochs * steps_per_epoch)
-        learning_rate = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=total)
-    optimizer_class = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam}[cfg.optimizer]
-    optimizer = optimizer_class(learning_rate=learning_rate, clipnorm=cfg.clipnorm)
+def compile_model(model: keras.Model, cfg: Config, steps_per_epoch: int,
+                  optimizer: keras.optimizers.Optimizer | None = None) -> None:
+    """Compile with the config's optimizer (or `optimizer`), schedule, losses and PSNR/SSIM metrics."""
+    if optimizer is None:
+        learning_rate = cfg.learning_rate
+        if cfg.lr_schedule == "cosine":
+            total = max(1, cfg.epochs * steps_per_epoch)
+            learning_rate = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=total)
+        optimizer_class = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam}[cfg.optimizer]
+        optimizer = optimizer_class(learning_rate=learning_rate, clipnorm=cfg.clipnorm)
     model.compile(
         optimizer=optimizer,
-        loss={"stego": "mse", "revealed": "mse"},
+        loss={"stego": texture_weighted_mse if cfg.stego_loss == "texture" else "mse", "revealed": "mse"},
         loss_weights={"stego": cfg.loss_weights[0], "revealed": cfg.loss_weights[1]},
         metrics={"stego": [psnr, ssim], "revealed": [psnr, ssim]},
     )
@@ -313,12 +315,12 @@ def run(cfg: Config, out: str | Path, data_dir: str | None = None, strategy: str
                 grow_weights(model, start)
             if cfg.train_only:  # the other network keeps its weights (and batch norm its statistics)
                 (model.revealer if cfg.train_only == "hider" else model.hider).trainable = False
-            compile_model(model, cfg, steps)  # so that the saved PixInPix loads compiled
             channel = Channel(cfg.channel_names, seed=cfg.seed, dtype="float32", name="channel") \
                 if cfg.channel_names else None
             fit_model = with_channel(model, channel) if channel else model
-            if channel:
-                compile_model(fit_model, cfg, steps)
+            compile_model(fit_model, cfg, steps)
+            if channel:  # the saved PixInPix loads compiled, with the optimizer (and its state) that trains
+                compile_model(model, cfg, steps, optimizer=fit_model.optimizer)
         probe_inputs, probe_targets = next(iter(test_ds))
         if strategy == "multi-worker":
             _fix_keras_multi_worker(fit_model, dist, (probe_inputs, probe_targets))
@@ -334,7 +336,7 @@ def run(cfg: Config, out: str | Path, data_dir: str | None = None, strategy: str
             keras.callbacks.TerminateOnNaN(),
             *([health] if health else []),
             *([recalibrate] if recalibrate else []),
-            *([RampChannel(channel, round(cfg.channel_ramp * steps), steps)] if channel else []),
+            *([RampChannel(channel, round(cfg.channel_ramp * steps), steps)] if channel and cfg.channel_ramp else []),
             SaveModel(model, workdir / "best.keras", monitor="val_loss", save_best_only=True,
                       initial_value_threshold=_best_val_loss(workdir / "history.csv")),
             SaveModel(model, workdir / "last.keras"),

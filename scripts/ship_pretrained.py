@@ -27,6 +27,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -218,7 +219,13 @@ def main(argv: list[str] | None = None) -> None:
     from pixinpix_tf.export.exporter import write_pretrained_onnx
 
     name = args.name or args.reship
-    folder = (Path(args.into) if args.into else PRETRAINED_DIR) / name
+    final = (Path(args.into) if args.into else PRETRAINED_DIR) / name
+    # Everything is written into a staging folder beside the model's and swapped in at the end,
+    # so a failed or interrupted ship leaves the shipped model as it was.
+    folder = final.parent / f".{name}.staging"
+    shutil.rmtree(folder, ignore_errors=True)
+    if args.reship:
+        shutil.copytree(final, folder)
     if args.run:
         run = Path(args.run)
         stages = training_stages(run, Path(args.init_run) if args.init_run else None)  # before the folder changes
@@ -249,6 +256,11 @@ def main(argv: list[str] | None = None) -> None:
     size_mb = (folder / "weights.npz").stat().st_size / 2**20
     card = model_card(name, stages, results, figures, size_mb)
     (folder / "MODEL_CARD.md").write_text(card)
+    previous = final.parent / f".{name}.previous"
+    if final.exists():
+        os.replace(final, previous)
+    os.replace(folder, final)
+    shutil.rmtree(previous, ignore_errors=True)
     print(card)
 
 

@@ -25,8 +25,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from pixinpix_tf import evaluate, report, train  # noqa: E402
-from pixinpix_tf.config import get_preset  # noqa: E402
+from pixinpix_tf import cli, evaluate, report, train  # noqa: E402
 
 
 def plot(points: dict[float, dict], lsb: dict, path: Path, title: str) -> None:
@@ -54,25 +53,17 @@ def plot(points: dict[float, dict], lsb: dict, path: Path, title: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cover", default="cifar10")
-    parser.add_argument("--secret", default="mnist")
-    parser.add_argument("--preset", default="fast")
+    parser.add_argument("--preset", default="fast", help="training recipe (default: fast)")
+    cli.add_config_arguments(parser)  # every option of `pixinpix train`, applied on top of the preset
     parser.add_argument("--weights", type=float, nargs="+", default=[0.25, 0.5, 1.0, 2.0],
                         help="weights of the revealed loss (the stego loss weighs 1)")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--train-size", type=int)
-    parser.add_argument("--learning-rate", type=float)
-    parser.add_argument("--init-from", help="start every model from this model's weights (name or run)")
     parser.add_argument("--num", type=int, default=10_000, help="test pairs for each evaluation")
     parser.add_argument("--data-dir")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
 
     out = Path(args.out)
-    base = get_preset(args.preset).replace(cover=args.cover, secret=args.secret)
-    for option in ("epochs", "train_size", "learning_rate", "init_from"):
-        if getattr(args, option) is not None:
-            base = base.replace(**{option: getattr(args, option)})
+    base = cli.config_from_args(args)
     points, lsb = {}, {}
     for weight in args.weights:
         run_dir = out / f"w{weight:g}"
@@ -87,8 +78,8 @@ def main(argv: list[str] | None = None) -> None:
         point = points[weight]
         print(f"weight {weight:g}: stego {point['stego']:.2f} dB, revealed {point['revealed']:.2f} dB")
     (out / "tradeoff.json").write_text(json.dumps({"pixinpix": points, "lsb": lsb}, indent=2) + "\n")
-    start = f"\nfine-tuned from {Path(args.init_from).name}" if args.init_from else ""
-    plot(points, lsb, out / "tradeoff.png", f"{args.secret} in {args.cover}, {args.preset} preset{start}")
+    start = f"\nfine-tuned from {Path(base.init_from).name}" if base.init_from else ""
+    plot(points, lsb, out / "tradeoff.png", f"{base.secret} in {base.cover}, {args.preset} preset{start}")
     print(f"plot in {out / 'tradeoff.png'}")
 
 

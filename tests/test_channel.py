@@ -18,8 +18,8 @@ PHOTOS = np.stack([fit_secret(read_image(SAMPLES / name), 128, 192)[:120, :184]
 IMAGES = PHOTOS.astype(np.float32) / 255.0
 # Each distortion at strength zero and at a mild strength.
 DISTORTIONS_AT = {
-    "jpeg_approx": lambda x, s: channel.jpeg_approx(x, 100 - 40 * s) if s else x,
-    "jpeg_real": lambda x, s: channel.jpeg_real(x, 100 - 40 * s) if s else x,
+    "jpeg_approx": lambda x, s: channel.jpeg_approx(x, 100 - 40 * s),
+    "jpeg_real": lambda x, s: channel.jpeg_real(x, 100 - 40 * s),
     "noise": lambda x, s: channel.noise(x, 2 * s, seed=1),
     "blur": lambda x, s: channel.blur(x, 1.0 * s),
     "resize": lambda x, s: channel.resize(x, 0.5 * s),
@@ -30,7 +30,7 @@ DISTORTIONS_AT = {
 }
 
 
-@pytest.mark.parametrize("name", [n for n in DISTORTIONS_AT if n not in ("jpeg_approx", "jpeg_real")])
+@pytest.mark.parametrize("name", list(DISTORTIONS_AT))
 def test_each_distortion_at_strength_zero_is_the_identity(name):
     x = tf.constant(IMAGES if name != "round8" else np.round(IMAGES * 255) / 255)
     np.testing.assert_allclose(np.asarray(DISTORTIONS_AT[name](x, 0)), x.numpy(), atol=1e-6)
@@ -38,8 +38,6 @@ def test_each_distortion_at_strength_zero_is_the_identity(name):
 
 def test_the_differentiable_jpeg_is_near_pillows_at_every_quality():
     x = tf.constant(IMAGES)
-    at_100 = np.abs(np.asarray(channel.jpeg_approx(x, 100)) - channel.pillow_jpeg(IMAGES, 100)).mean() * 255
-    assert at_100 < 0.6  # measured 0.50 levels: what is left at quality 100 is mostly the 4:2:0 chroma
     # Stated error of the differentiable JPEG against Pillow's (8-bit levels, mean over pixels; measured
     # 0.63, 0.65, 0.71, 0.73 at 95, 90, 75, 50), under half of JPEG's own error at each quality.
     for quality in (95, 90, 75, 50):
@@ -111,5 +109,12 @@ def test_training_through_the_channel_saves_a_plain_pixinpix_model(tmp_path, ima
                                      channel_ramp=0.5, epochs=2)
     logs = run(cfg, tmp_path / "run", verbose=0)
     assert np.isfinite(logs["loss"]) and "val_revealed_psnr" in logs
+    assert run(cfg, tmp_path / "run", verbose=0) == {}  # a finished run resumes as finished
     model = load_model(tmp_path / "run")
-    assert type(model).__name__ == "PixInPix" and not any("channel" in v.path for v in model.weights)
+    assert type(model).__name__ == "PixInPix"
+    import keras
+
+    import pixinpix_tf.model  # noqa: F401  (registers what best.keras refers to)
+
+    compiled = keras.models.load_model(tmp_path / "run" / "best.keras")
+    assert compiled.compiled and compiled.optimizer.iterations.numpy() > 0  # the optimizer that trained

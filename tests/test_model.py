@@ -278,3 +278,32 @@ def test_refining_lowers_the_revealed_error_of_the_stored_8bit_stego():
     assert np.array_equal(refine_stego(model.revealer, pair["cover"], pair["secret"], plain, 0), plain)
     with pytest.raises(ConfigError, match="steps must be >= 0"):
         api.hide_tiles(model, pair["cover"], pair["secret"], refine_steps=-1)
+
+
+def test_the_texture_weighted_stego_loss_charges_a_change_on_smooth_areas_more_than_in_texture():
+    from pixinpix_tf.layers import texture_weighted_mse
+
+    rng = np.random.default_rng(0)
+    cover = np.full((1, 32, 32, 3), 0.5, np.float32)
+    cover[:, :, 16:] = rng.random((1, 32, 16, 3), dtype=np.float32)  # left half flat, right half texture
+    change = np.zeros_like(cover)
+    on_smooth, in_texture = change.copy(), change.copy()
+    on_smooth[:, 8:24, 2:10] = 4 / 255
+    in_texture[:, 8:24, 22:30] = 4 / 255
+    smooth_loss, texture_loss = (float(texture_weighted_mse(cover, cover + c)[0]) for c in (on_smooth, in_texture))
+    plain = float(np.mean(on_smooth**2))
+    assert smooth_loss > 3 * texture_loss and smooth_loss > plain > texture_loss
+    flat = np.full_like(cover, 0.3)  # a uniform cover weighs every pixel alike: plain MSE
+    assert float(texture_weighted_mse(flat, flat + on_smooth)[0]) == pytest.approx(plain, rel=1e-4)
+
+
+def test_the_training_metrics_are_tensorflows_psnr_and_ssim_in_keras_ops():
+    import tensorflow as tf
+
+    from pixinpix_tf.layers import psnr, ssim
+
+    rng = np.random.default_rng(1)
+    a = rng.random((3, 32, 32, 3), dtype=np.float32)
+    b = np.clip(a + rng.normal(0, 0.05, a.shape), 0, 1).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(psnr(a, b)), tf.image.psnr(a, b, 1.0).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(ssim(a, b)), tf.image.ssim(a, b, 1.0).numpy(), atol=1e-5)
