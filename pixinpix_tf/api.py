@@ -84,6 +84,8 @@ def resolve_model(model=None, backend: str = "auto", refine_steps: int = 0):
     files = loading.locate(DEFAULT_MODEL if model is None else model)
     backend = choose_backend(files, backend, refine_steps)
     weights = files.onnx / "hide.onnx" if backend == "onnx" else files.keras
+    if weights is None:  # an export folder on Keras: the loader says why it cannot
+        return loading.load_model(files.path)
     weights = weights / "weights.npz" if weights.is_dir() else weights
     return _load(str(files.path), backend, weights.stat().st_mtime_ns)
 
