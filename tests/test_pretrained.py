@@ -14,30 +14,45 @@ from pixinpix_tf import api, loading
 from pixinpix_tf.cli import main as cli_main
 from pixinpix_tf.errors import ModelError
 
-from conftest import import_script, save_tiny_model
+from conftest import import_script, save_tiny_model, write_images
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "pixinpix_tf" / "assets" / "samples"
 
 
 def ship(run_dir, into):
+    photos = into.parent / "samples"  # three of the bundled photos: the card's photo rows, in seconds
+    photos.mkdir(exist_ok=True)
+    for name in ("cover.png", "secret.png", "cifar10_0.png"):
+        shutil.copy(SAMPLES / name, photos / name)
     import_script("ship_pretrained").main([str(run_dir), "--name", "tiny-test", "--num", "8",
-                                           "--photos", str(SAMPLES), "--into", str(into)])
+                                           "--photos", str(photos), "--into", str(into)])
 
 
-@pytest.fixture
-def shipped(tmp_path, image_folders, monkeypatch):
+@pytest.fixture(scope="module")
+def shipped_once(tmp_path_factory):
+    """A tiny run, trained and shipped once for the module (its folders are copied for each test)."""
     from pixinpix_tf.config import get_preset
     from pixinpix_tf.train import run
 
-    covers, secrets = image_folders
-    run_dir = tmp_path / "tiny-run"
-    run(get_preset("tiny").replace(cover=covers, secret=secrets), run_dir, verbose=0)
-    into = tmp_path / "pretrained"
-    monkeypatch.setattr(loading, "PRETRAINED_DIR", into)
+    root = tmp_path_factory.mktemp("shipped")
+    covers = write_images(root / "covers", 24, (20, 18), "RGB", seed=1)
+    secrets = write_images(root / "secrets", 20, (12, 12), "L", seed=2)
+    run(get_preset("tiny").replace(cover=str(covers), secret=str(secrets)), root / "tiny-run", verbose=0)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(loading, "PRETRAINED_DIR", root / "pretrained")
+        ship(root / "tiny-run", root / "pretrained")
+    return root
+
+
+@pytest.fixture
+def shipped(shipped_once, tmp_path, monkeypatch):
+    """(run directory, pretrained folder) of the tiny shipped model, copies of this test's own."""
+    for name in ("tiny-run", "pretrained", "covers", "secrets"):
+        shutil.copytree(shipped_once / name, tmp_path / name)
+    monkeypatch.setattr(loading, "PRETRAINED_DIR", tmp_path / "pretrained")
     api._load.cache_clear()
-    ship(run_dir, into)
-    return run_dir, into / "tiny-test"
+    return tmp_path / "tiny-run", tmp_path / "pretrained" / "tiny-test"
 
 
 def test_shipped_model_has_card_and_float16_weights_close_to_the_run(shipped):
