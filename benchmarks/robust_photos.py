@@ -29,12 +29,17 @@ def main() -> None:
     parser.add_argument("--photos", nargs="+", required=True, help="folders of PNG photos")
     parser.add_argument("--baseline-bits", type=int, nargs="*", default=[1, 2],
                         help="k of the WebP/JPEG-secret baselines (default: 1 2; none: no baselines)")
+    parser.add_argument("--whole-image", action="store_true",
+                        help="hide and reveal with the models whole (no tiles), whatever their config says")
     parser.add_argument("--out", help="folder for robust-photos.json and robust-photos.png")
     args = parser.parse_args()
 
     from pixinpix_tf import api, evaluate, report
 
-    methods = [evaluate.model_method(api.resolve_model(name), name=Path(name).name) for name in args.models]
+    models = [api.resolve_model(name) for name in args.models]
+    for model in models:
+        model.whole_image = model.whole_image or args.whole_image
+    methods = [evaluate.model_method(model, name=Path(name).name) for name, model in zip(args.models, models)]
     methods += evaluate.baseline_methods(tuple(args.baseline_bits))
     results = {}
     for folder in args.photos:

@@ -143,11 +143,12 @@ def _metadata(model: PixInPix, model_file: Path, name: str, version: int, format
         "dtype": "float32",
         "value_range": [0.0, 1.0],
         "layout": "NHWC",
-        "inputs": {"cover": [None, model.image_size, model.image_size, 3],
-                   "secret": [None, model.image_size, model.image_size, model.secret_channels],
-                   "stego": [None, model.image_size, model.image_size, 3]},
-        "outputs": {"stego": [None, model.image_size, model.image_size, 3],
-                    "revealed": [None, model.image_size, model.image_size, model.secret_channels]},
+        # Any height and width that are multiples of 2**depth (the networks are fully convolutional).
+        "inputs": {"cover": [None, None, None, 3], "secret": [None, None, None, model.secret_channels],
+                   "stego": [None, None, None, 3]},
+        "outputs": {"stego": [None, None, None, 3], "revealed": [None, None, None, model.secret_channels]},
+        "side_multiple": 2**model.depth,
+        "whole_image": model.whole_image,
         "quantize_stego": model.quantize_stego,
         "saved_model": {"path": f"saved_model/{name}/{version}", "signatures": ["serving_default", "hide", "reveal",
                                                                                 "hide_png", "reveal_png"]}

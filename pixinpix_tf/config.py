@@ -42,6 +42,10 @@ class ModelConfig:
                                   "instead of the stego image through a sigmoid")
     embed_bits: int = _field(0, "k > 0: the hiding net writes a learned k-bit code into the k low bits of the "
                              "cover and the revealing net reads it back; 0: it outputs the stego image")
+    whole_image: bool = _field(False, "hide and reveal photos whole (in large overlapping windows: no tile grid) "
+                               "instead of in image_size tiles; for networks trained on crops larger than 32x32")
+    secret_scale: int = _field(1, "s > 1: the hiding net sees the secret averaged over s x s blocks (bilinearly "
+                               "enlarged back), so it carries s*s times less; the revealed image stays full size")
 
     def validate(self) -> None:
         for name in ("image_size", "depth", "base_filters", "max_filters", "convs_per_step"):
@@ -51,6 +55,8 @@ class ModelConfig:
             raise ConfigError(f"embed_bits must be 0..7, got {self.embed_bits}")
         if self.embed_bits and self.residual_stego:
             raise ConfigError("embed_bits and residual_stego exclude each other: the code sets the stego image")
+        if self.secret_scale < 1 or self.image_size % self.secret_scale:
+            raise ConfigError(f"secret_scale must be a positive divisor of the image size, got {self.secret_scale}")
         if self.secret_channels not in (1, 3):
             raise ConfigError(f"secret_channels must be 1 or 3, got {self.secret_channels}")
         step = 2**self.depth
@@ -86,6 +92,9 @@ class Config:
                                    "model, keeping what it computes")
     zoom: float = _field(1.0, "train on random crops enlarged by up to this factor, like tiles of larger photos "
                          "(1 = off; test pairs are never zoomed)")
+    photo_crops: bool = _field(False, "cover and secret folders give random crops of the image size at the photos' "
+                               "own resolution (every 10th photo, in name order, is held out for the test pairs) "
+                               "instead of whole images resized")
     train_only: str | None = _field(None, "hider or revealer: train that network alone, the other keeps its "
                                     "weights (none: both)")
     channel: str = _field("", "distortions the stego image goes through in training, comma-separated, from "

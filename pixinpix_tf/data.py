@@ -135,16 +135,57 @@ def _fixed_size(image: tf.Tensor, size: int, channels: int) -> tf.Tensor:
     return tf.ensure_shape(tf.cond(fits, pad, crop_and_resize), (size, size, channels))
 
 
-def _folder_images(folder: Path, channels: int) -> tuple[tf.data.Dataset, int]:
+def _image_paths(folder: Path) -> list[str]:
     paths = sorted(str(p) for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
         raise DataError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in folder {folder}")
+    return paths
 
-    def read(path):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
-        return image, tf.constant(-1, tf.int64)
 
-    return tf.data.Dataset.from_tensor_slices(paths).map(read, num_parallel_calls=tf.data.AUTOTUNE), len(paths)
+def _read_image(path: tf.Tensor, channels: int) -> tf.Tensor:
+    return tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+
+
+def _folder_images(folder: Path, channels: int) -> tuple[tf.data.Dataset, int]:
+    paths = _image_paths(folder)
+    images = tf.data.Dataset.from_tensor_slices(paths).map(
+        lambda path: (_read_image(path, channels), tf.constant(-1, tf.int64)), num_parallel_calls=tf.data.AUTOTUNE)
+    return images, len(paths)
+
+
+HELD_OUT_EVERY = 10  # photo_crops: every 10th photo of a folder (in name order) gives the test pairs
+
+
+def photo_crops(spec: str, training: bool, size: int, channels: int, count: int, seed: int) -> tf.data.Dataset:
+    """`count` (uint8 (size, size, channels) crop, -1) pairs cut at random from the photos in folder `spec`
+    at their own resolution, one photo after another in an order shuffled each pass.
+
+    Training crops come from all but every `HELD_OUT_EVERY`-th photo and are new every
+    epoch; test crops come from the held-out photos and are the same every time.
+    """
+    folder = Source.parse(spec).folder
+    if folder is None:
+        raise DataError(f"photo_crops needs image folders as cover and secret sources, got {spec!r}")
+    paths = _image_paths(folder)
+    held_out = paths[::HELD_OUT_EVERY]
+    chosen = [p for p in paths if p not in held_out] if training else held_out
+    if not chosen:
+        raise DataError(f"folder {folder} has too few photos to hold out test photos (every {HELD_OUT_EVERY}th)")
+
+    def at_least_size(path):
+        image = _read_image(path, channels)
+        height, width = tf.shape(image)[0], tf.shape(image)[1]
+        return tf.image.resize_with_crop_or_pad(image, tf.maximum(height, size), tf.maximum(width, size))
+
+    photos = tf.data.Dataset.from_tensor_slices(chosen).map(at_least_size, num_parallel_calls=tf.data.AUTOTUNE)
+    photos = photos.cache().shuffle(len(chosen), seed=seed, reshuffle_each_iteration=training).repeat()
+    randoms = tf.data.Dataset.random(seed=seed + 7919, rerandomize_each_iteration=training)
+
+    def crop(image, number):
+        crop_seed = tf.stack([number, tf.constant(seed, tf.int64)])
+        return tf.image.stateless_random_crop(image, (size, size, channels), crop_seed), tf.constant(-1, tf.int64)
+
+    return tf.data.Dataset.zip(photos, randoms).map(crop, num_parallel_calls=tf.data.AUTOTUNE).take(count)
 
 
 def load_images(
@@ -224,6 +265,8 @@ def paired_images(cfg: Config, training: bool, data_dir: str | None = None) -> t
     split = "train" if training else "test"
 
     def pool(spec: str, channels: int, stream_seed: int) -> tf.data.Dataset:
+        if cfg.photo_crops:
+            return photo_crops(spec, training, size, channels, n, stream_seed)
         images, count = load_images(spec, split, size, channels, data_dir)
         limit = n if count is None else min(n, count)
         images = images.take(limit).cache()

@@ -39,7 +39,8 @@ class PixInPix(keras.Model):
             secret plus the hider's output, the revealed secret the code read back
             plus the revealer's output.
 
-    Inputs: `{"cover": (H, W, 3), "secret": (H, W, C)}`, float32 in [0, 1].
+    Inputs: `{"cover": (H, W, 3), "secret": (H, W, C)}`, float32 in [0, 1], H and W any multiples
+    of 2**depth (trained on image_size tiles).
     Outputs: `{"stego": (H, W, 3), "revealed": (H, W, C)}`, float32 in [0, 1].
     The sub-networks are `model.hider` (dict input -> stego) and
     `model.revealer` (stego -> revealed).
@@ -48,16 +49,20 @@ class PixInPix(keras.Model):
     def __init__(self, **kwargs):
         architecture = ModelConfig(**{name: kwargs.pop(name) for name in ARCHITECTURE_FIELDS if name in kwargs})
         architecture.validate()
-        image_size, secret_channels, embed_bits = (architecture.image_size, architecture.secret_channels,
-                                                   architecture.embed_bits)
+        secret_channels, embed_bits = architecture.secret_channels, architecture.embed_bits
         unet_args = {name: getattr(architecture, name)
                      for name in ("depth", "base_filters", "max_filters", "convs_per_step", "batch_norm")}
-        shape = (image_size, image_size)
+        shape = (None, None)  # fully convolutional: trained on image_size tiles, runs on any multiple of 2**depth
 
         # Hiding network: cover and secret concatenated along channels.
         hide_cover = keras.Input(shape + (3,), name="cover")
         hide_secret = keras.Input(shape + (secret_channels,), name="secret")
-        x = layers.Concatenate(name="hide_input")([hide_cover, hide_secret])
+        seen_secret = hide_secret
+        if architecture.secret_scale > 1:  # the hider carries the secret at 1/s of its side only
+            seen_secret = layers.AveragePooling2D(architecture.secret_scale, name="hide_secret_pool")(seen_secret)
+            seen_secret = layers.UpSampling2D(architecture.secret_scale, interpolation="bilinear",
+                                              name="hide_secret_enlarge")(seen_secret)
+        x = layers.Concatenate(name="hide_input")([hide_cover, seen_secret])
         x = unet(x, 3, name="hide", zero_output=bool(embed_bits), **unet_args)
         if embed_bits:
             # The code starts as the secret itself (plain k-bit quantisation); the U-Net learns a change to it.

@@ -43,6 +43,8 @@ class OnnxPixInPix:
         self.image_size = int(architecture["image_size"])
         self.secret_channels = int(architecture["secret_channels"])
         self.embed_bits = int(architecture.get("embed_bits", 0))
+        self.depth = int(architecture["depth"])
+        self.whole_image = bool(architecture.get("whole_image", False))
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only: keep onnxruntime's warnings out of the terminal
         providers = providers or default_providers()
@@ -70,11 +72,12 @@ class OnnxPixInPix:
 
     def _run(self, name: str, feeds: dict[str, np.ndarray], batch_size: int) -> np.ndarray:
         first = next(iter(feeds.values()))
-        for batch in feeds.values():
-            if batch.shape[1:3] != (self.image_size, self.image_size):
-                raise ImageError(f"images must be {self.image_size}x{self.image_size} for this model, "
-                                 f"got {batch.shape[2]}x{batch.shape[1]}")
         session = self._sessions[name]
+        fixed = session.get_inputs()[0].shape[1:3]  # ints for a graph of one size, names for any size
+        for batch in feeds.values():
+            if all(isinstance(side, int) for side in fixed) and tuple(batch.shape[1:3]) != tuple(fixed):
+                raise ImageError(f"images must be {fixed[1]}x{fixed[0]} for this model, "
+                                 f"got {batch.shape[2]}x{batch.shape[1]}")
         output = session.get_outputs()[0].name
         parts = [session.run([output], {k: v[i : i + batch_size] for k, v in feeds.items()})[0]
                  for i in range(0, len(first), batch_size)]

@@ -1,8 +1,12 @@
 """Hide and reveal images of any size with networks trained on small tiles.
 
-The image is padded at the right and bottom edges (by reflection) to a multiple
-of the tile size, cut into tiles, run through the network in chunks of tiles
-(so a 4000x3000 photo needs little memory), reassembled and cropped back. The
+In tiles (the default): the image is padded at the right and bottom edges (by
+reflection) to a multiple of the tile size, cut into tiles, run through the
+network in chunks of tiles (so a 4000x3000 photo needs little memory),
+reassembled and cropped back. Whole (`whole=True`, for networks trained on
+larger crops): the image goes through the networks in one piece, padded to a
+multiple of 2**depth, or, above WINDOW_PIXELS, in overlapping windows whose
+margins are cut off, so there is no grid. The
 secret is first resized to the cover's size (or fitted inside it with black
 bars, keeping its aspect ratio), so the stego image, and the revealed image,
 have exactly the cover's size: the stego PNG alone is enough to reveal.
@@ -24,6 +28,8 @@ from pixinpix_tf.images import to_uint8
 TileFn = Callable[..., np.ndarray]
 Progress = Callable[[int, int], None]  # progress(tiles done, tiles in all)
 CHUNK_TILES = 128  # tiles per network call: bounds memory for any image size
+WINDOW_PIXELS = 1 << 19  # whole-image mode: the largest window the networks see at once (0.5 MP)
+WINDOW_MARGIN = 32  # whole-image mode: context a window sees beyond what it keeps, when one window is not enough
 
 
 def fit_secret(secret: np.ndarray, height: int, width: int, keep_aspect: bool = False) -> np.ndarray:
@@ -78,30 +84,82 @@ def _map_tiles(fn: TileFn, images: list[np.ndarray], out_channels: int, tile: in
     return out[:height, :width]
 
 
+def _window_cores(length: int, windows: int, multiple: int) -> tuple[int, list[tuple[int, int]]]:
+    """A core length (a multiple of `multiple`) and the consecutive (start, stop) ranges of at most
+    `windows` cores covering [0, length)."""
+    core = -(-length // windows)
+    core = -(-core // multiple) * multiple
+    return core, [(start, min(start + core, length)) for start in range(0, length, core)]
+
+
+def _map_windows(fn: TileFn, images: list[np.ndarray], out_channels: int, multiple: int,
+                 progress: Progress | None = None) -> np.ndarray:
+    """Apply `fn` to the whole of `images` (same height and width): at once if it fits in
+    WINDOW_PIXELS, else window by window, each seeing WINDOW_MARGIN pixels of context around what it keeps."""
+    height, width = images[0].shape[:2]
+    padded_size = (-(-height // multiple) * multiple) * (-(-width // multiple) * multiple)
+    margin = 0 if padded_size <= WINDOW_PIXELS else WINDOW_MARGIN
+    side = int(WINDOW_PIXELS**0.5) - 2 * margin
+    core_h, rows = _window_cores(height, 1 if not margin else -(-height // side), multiple)
+    core_w, columns = _window_cores(width, 1 if not margin else -(-width // side), multiple)
+    window_h, window_w = core_h + 2 * margin, core_w + 2 * margin
+    # Reflected context at the borders, and room for the last window's rounding up to `multiple`.
+    padded = [_pad_context(image, margin, rows[-1][0] + window_h - margin - height,
+                           columns[-1][0] + window_w - margin - width) for image in images]
+    out = np.empty((height, width, out_channels), np.uint8)
+    done, total = 0, len(rows) * len(columns)
+    for top, bottom in rows:
+        for left, right in columns:
+            window = [image[None, top : top + window_h, left : left + window_w].astype(np.float32) / 255.0
+                      for image in padded]
+            result = to_uint8(fn(*window))[0]
+            out[top:bottom, left:right] = result[margin : margin + bottom - top, margin : margin + right - left]
+            done += 1
+            if progress:
+                progress(done, total)
+    return out
+
+
+def _pad_context(image: np.ndarray, margin: int, below: int, right: int) -> np.ndarray:
+    """`image` with `margin` pixels reflected in above and to the left, `below` and `right` pixels below and to
+    the right."""
+    mode = "reflect" if min(image.shape[:2]) > 1 else "edge"
+    return np.pad(image, ((margin, below), (margin, right), (0, 0)), mode=mode)
+
+
 def hide_image(hide: TileFn, cover: np.ndarray, secret: np.ndarray, tile: int = 32,
-               keep_aspect: bool = False, chunk: int = CHUNK_TILES, progress: Progress | None = None) -> np.ndarray:
+               keep_aspect: bool = False, chunk: int = CHUNK_TILES, progress: Progress | None = None,
+               whole: bool = False) -> np.ndarray:
     """The uint8 stego image, of the cover's size, for uint8 HWC `cover` and `secret` of any size.
 
     Args:
         hide: `hide(covers, secrets)` on float [0, 1] tile batches (e.g. `PixInPix.hide`).
         cover: (H, W, 3) uint8, H and W at least `tile`.
         secret: (h, w, C) uint8, resized to (H, W).
-        tile: the networks' image size.
+        tile: the networks' image size (with `whole`: the multiple of which the sides
+            of what they see must be, 2**depth).
         keep_aspect: fit the secret inside the cover's size with black bars instead of stretching it.
         chunk: tiles per call of `hide`.
         progress: called with (tiles done, tiles in all) after each call of `hide`.
+        whole: hide the image whole (in large overlapping windows if it is large: no tile grid)
+            instead of in independent tiles; for networks trained on larger crops.
     """
     height, width = cover.shape[:2]
     if height < tile or width < tile:
         raise ImageError(f"the cover is {width}x{height}; it must be at least {tile}x{tile}")
     secret = fit_secret(secret, height, width, keep_aspect)
+    if whole:
+        return _map_windows(hide, [cover, secret], 3, tile, progress)
     return _map_tiles(hide, [cover, secret], 3, tile, chunk, progress)
 
 
 def reveal_image(reveal: TileFn, stego: np.ndarray, secret_channels: int, tile: int = 32,
-                 chunk: int = CHUNK_TILES) -> np.ndarray:
-    """The uint8 revealed secret, of the stego's size, from a uint8 HWC stego image of any size."""
+                 chunk: int = CHUNK_TILES, whole: bool = False) -> np.ndarray:
+    """The uint8 revealed secret, of the stego's size, from a uint8 HWC stego image of any size
+    (`tile` and `whole` as in `hide_image`)."""
     height, width = stego.shape[:2]
     if height < tile or width < tile:
         raise ImageError(f"the stego image is {width}x{height}; it must be at least {tile}x{tile}")
+    if whole:
+        return _map_windows(reveal, [stego], secret_channels, tile)
     return _map_tiles(reveal, [stego], secret_channels, tile, chunk)

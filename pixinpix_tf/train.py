@@ -236,6 +236,10 @@ def _fix_keras_multi_worker(model: keras.Model, dist: tf.distribute.Strategy, ba
     tf_trainer.reduce_per_replica = reduce_per_replica
 
 
+# Architecture fields that change no weight's shape: a run may start from a model that differs in them.
+WEIGHTLESS_FIELDS = ("image_size", "secret_scale", "whole_image")
+
+
 def _start_model(cfg: Config):
     """The model `cfg.init_from` names; ConfigError if missing, or of another shape or wider than this run's."""
     try:
@@ -244,9 +248,10 @@ def _start_model(cfg: Config):
         raise ConfigError(f"--init-from: {err}") from None
     theirs = {k: v for k, v in start.get_config().items() if k in vars(cfg.model)}
     ours = vars(cfg.model)
-    if {**theirs, "base_filters": 0} != {**ours, "base_filters": 0} or theirs["base_filters"] > ours["base_filters"]:
+    free = dict.fromkeys(WEIGHTLESS_FIELDS + ("base_filters",), 0)
+    if {**theirs, **free} != {**ours, **free} or theirs["base_filters"] > ours["base_filters"]:
         raise ConfigError(f"--init-from {cfg.init_from}: its architecture {theirs} differs from this run's "
-                          "(only --base-filters may grow)")
+                          "(only --base-filters may grow, and --image-size and --secret-scale change)")
     return start
 
 

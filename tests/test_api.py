@@ -172,3 +172,35 @@ def test_the_package_api_imports_without_tensorflow_and_hides_with_the_default_m
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stderr == "", result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("shape", [(37, 45), (300, 170)])
+def test_whole_image_windows_cover_every_pixel_once_at_sides_the_network_accepts(shape, monkeypatch):
+    from pixinpix_tf import tiling
+
+    monkeypatch.setattr(tiling, "WINDOW_PIXELS", 160 * 160)  # the larger shape needs several windows
+    cover = RNG.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    seen = []
+
+    def network(covers, secrets):
+        assert covers.shape[1] % 8 == 0 and covers.shape[2] % 8 == 0 and covers.shape[1] * covers.shape[2] <= 160 * 160
+        seen.append(covers.shape)
+        return covers
+
+    np.testing.assert_array_equal(hide_image(network, cover, cover, tile=8, whole=True), cover)
+    assert len(seen) == (1 if shape == (37, 45) else 8)
+    np.testing.assert_array_equal(reveal_image(lambda s: s, cover, 3, tile=8, whole=True), cover)
+
+
+def test_a_whole_image_model_hides_and_reveals_photos_in_one_piece(tmp_path):
+    from conftest import save_tiny_model as save
+
+    model = load_model(save(tmp_path / "whole.keras"))
+    model.whole_image = True
+    calls = []
+    hider = model.hide
+    model.hide = lambda covers, secrets, **kw: calls.append(covers.shape) or hider(covers, secrets, **kw)
+    cover = read_image(SAMPLES / "cover.png")
+    stego = api.hide(cover, read_image(SAMPLES / "secret.png"), model)
+    assert calls == [(1, *(-(-side // 2**model.depth) * 2**model.depth for side in cover.shape[:2]), 3)]
+    assert stego.shape == cover.shape and api.reveal(stego, model).shape == cover.shape

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
+from PIL import Image
 
 from pixinpix_tf.config import get_preset
 from pixinpix_tf import data
@@ -192,3 +193,36 @@ def test_zoom_changes_training_pairs_reproducibly_and_never_test_pairs(cfg, mock
     for inputs, targets in once:  # the targets are the zoomed inputs
         np.testing.assert_array_equal(targets["stego"], inputs["cover"])
         np.testing.assert_array_equal(targets["revealed"], inputs["secret"])
+
+
+def test_photo_crops_are_native_crops_new_each_epoch_with_held_out_test_photos(cfg, tmp_path):
+    from conftest import write_images
+
+    photos = write_images(tmp_path / "photos", 20, (50, 40), "RGB", seed=3)  # photos larger than the crops
+    crops = cfg.replace(cover=str(photos), secret=str(photos), photo_crops=True, train_size=16, test_size=8)
+    train = make_pairs(crops, training=True)
+    epoch1, epoch2 = first_epoch(train), first_epoch(train)
+    test_a, test_b = (first_epoch(make_pairs(crops, training=False)) for _ in range(2))
+    stack = lambda epoch, key: np.concatenate([x[key] for x, _ in epoch])  # noqa: E731
+    assert stack(epoch1, "cover").shape == (16, 32, 32, 3)
+    assert not np.array_equal(stack(epoch1, "cover"), stack(epoch2, "cover"))
+    np.testing.assert_array_equal(stack(test_a, "cover"), stack(test_b, "cover"))
+    pixels = {name: np.asarray(Image.open(photos / name)) for name in sorted(os.listdir(photos))}
+    held_out = set(sorted(pixels)[:: data.HELD_OUT_EVERY])
+
+    def source(crop):  # the photo a crop was cut from, at its own resolution (no resizing)
+        crop = np.round(crop * 255).astype(np.uint8)
+        for name, photo in pixels.items():
+            windows = np.lib.stride_tricks.sliding_window_view(photo, (32, 32, 3))[..., 0, :, :, :]
+            if (windows == crop).all(axis=(-3, -2, -1)).any():
+                return name
+        return None
+
+    assert {source(c) for c in stack(test_a, "cover")} <= held_out
+    assert not {source(c) for c in stack(epoch1, "secret")} & held_out
+    assert None not in {source(c) for c in stack(epoch1, "cover")}
+
+
+def test_photo_crops_need_folders(cfg, mock_tfds):
+    with mock_tfds(10), pytest.raises(DataError, match="photo_crops needs image folders"):
+        make_pairs(cfg.replace(photo_crops=True), training=True)

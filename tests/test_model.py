@@ -307,3 +307,23 @@ def test_the_training_metrics_are_tensorflows_psnr_and_ssim_in_keras_ops():
     b = np.clip(a + rng.normal(0, 0.05, a.shape), 0, 1).astype(np.float32)
     np.testing.assert_allclose(np.asarray(psnr(a, b)), tf.image.psnr(a, b, 1.0).numpy(), rtol=1e-5)
     np.testing.assert_allclose(np.asarray(ssim(a, b)), tf.image.ssim(a, b, 1.0).numpy(), atol=1e-5)
+
+
+def test_a_model_runs_on_any_size_that_is_a_multiple_of_two_to_the_depth():
+    model = PixInPix(**TINY_MODEL)  # trained on 16x16: the same weights on a 24x40 image
+    rng = np.random.default_rng(1)
+    out = model({"cover": rng.random((2, 24, 40, 3), dtype=np.float32),
+                 "secret": rng.random((2, 24, 40, 3), dtype=np.float32)})
+    assert out["stego"].shape == (2, 24, 40, 3) and out["revealed"].shape == (2, 24, 40, 3)
+
+
+def test_with_secret_scale_the_hider_sees_only_the_secrets_block_means():
+    model = PixInPix(**{**TINY_MODEL, "secret_scale": 4})
+    pair = random_pair(n=2)
+    blocks = pair["secret"].reshape(2, 4, 4, 4, 4, 3).mean(axis=(2, 4), keepdims=True)
+    flat = np.broadcast_to(blocks, (2, 4, 4, 4, 4, 3)).reshape(pair["secret"].shape)  # same block means
+    stego = model.hider(pair, training=False)
+    np.testing.assert_allclose(model.hider({"cover": pair["cover"], "secret": flat}, training=False), stego, atol=1e-6)
+    assert not np.allclose(model.hider({"cover": pair["cover"], "secret": 1 - flat}, training=False), stego)
+    with pytest.raises(ConfigError, match="secret_scale"):
+        PixInPix(**{**TINY_MODEL, "secret_scale": 3})

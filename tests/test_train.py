@@ -250,3 +250,17 @@ def test_recalibrated_batch_norm_statistics_make_inference_match_training_mode()
     inference = keras.ops.convert_to_numpy(model(probe, training=False)["revealed"])
     np.testing.assert_allclose(inference, training, atol=1e-4)
     assert all(layer.momentum == 0.99 for layer in batch_norms)
+
+
+def test_a_run_may_start_from_a_model_of_another_tile_size_secret_scale_or_layout_but_not_shape(tmp_path):
+    from conftest import TINY_TILE_MODEL, save_tiny_model
+
+    from pixinpix_tf.config import Config, ConfigError, ModelConfig
+    from pixinpix_tf.train import _start_model
+
+    start = save_tiny_model(tmp_path / "start.keras")
+    same_weights = ModelConfig(**{**TINY_TILE_MODEL, "image_size": 64, "secret_scale": 2, "whole_image": True})
+    model = _start_model(Config(model=same_weights, init_from=str(start)))
+    assert model.image_size == 32  # the starting model as saved; its weights fit the new run's networks
+    with pytest.raises(ConfigError, match="differs from this run"):
+        _start_model(Config(model=ModelConfig(**{**TINY_TILE_MODEL, "depth": 1}), init_from=str(start)))
