@@ -5,7 +5,8 @@ Layout of an export folder DIR:
     DIR/metadata.json                    what a runtime needs to know (read by pixinpix_tf.loading)
     DIR/saved_model/models.config        for tensorflow_model_server --model_config_file
     DIR/saved_model/NAME/VERSION/        the SavedModel (TF Serving layout)
-    DIR/onnx/hide.onnx, reveal.onnx, pixinpix.onnx
+    DIR/onnx/hide.onnx, reveal.onnx, pixinpix.onnx   float32 NHWC batches at the networks' level
+    DIR/onnx/hide_image.onnx, reveal_image.onnx      one uint8 (H, W, C) image of any size in and out
 
 Everything is written into a temporary folder inside DIR, checked against Keras
 (max |difference| <= 1e-4 for every signature and ONNX file, at batch sizes 1
@@ -124,7 +125,31 @@ def check_onnx(model: PixInPix, directory: Path) -> dict[str, float]:
             names = [o.name for o in session.get_outputs()]
             actual = dict(zip(names, session.run(names, feed)))
             report[f"{name}.onnx@{batch}"] = _max_difference(expected(actual), actual)
+    report.update(_check_image_graphs(model, directory))
     return report
+
+
+def _check_image_graphs(model: PixInPix, directory: Path) -> dict[str, float]:
+    """Largest difference in 8-bit levels of hide_image.onnx / reveal_image.onnx against Keras through
+    `pixinpix_tf.tiling`, on a random image whose sides are not multiples of the tile."""
+    import onnxruntime as ort
+
+    from pixinpix_tf.tiling import hide_image, reveal_image
+
+    rng = np.random.default_rng(0)
+    height, width = model.image_size + 13, 2 * model.image_size + 7
+    cover = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    secret = rng.integers(0, 256, (height, width, model.secret_channels), dtype=np.uint8)
+    tile = 2**model.depth if model.whole_image else model.image_size
+    expected_stego = hide_image(model.hide, cover, secret, tile=tile, whole=model.whole_image)
+    hide_session, reveal_session = (ort.InferenceSession(str(directory / f"{name}_image.onnx"),
+                                                         providers=["CPUExecutionProvider"])
+                                    for name in ("hide", "reveal"))
+    stego = hide_session.run(None, {"cover": cover, "secret": secret})[0]
+    expected_revealed = reveal_image(model.reveal, stego, model.secret_channels, tile=tile, whole=model.whole_image)
+    revealed = reveal_session.run(None, {"stego": stego})[0]
+    return {"hide_image.onnx_levels": float(np.abs(stego.astype(int) - expected_stego).max()),
+            "reveal_image.onnx_levels": float(np.abs(revealed.astype(int) - expected_revealed).max())}
 
 
 def _metadata(model: PixInPix, model_file: Path, name: str, version: int, formats, parity: dict) -> dict:
@@ -153,7 +178,8 @@ def _metadata(model: PixInPix, model_file: Path, name: str, version: int, format
         "saved_model": {"path": f"saved_model/{name}/{version}", "signatures": ["serving_default", "hide", "reveal",
                                                                                 "hide_png", "reveal_png"]}
         if "saved_model" in formats else None,
-        "onnx": {"hide": "onnx/hide.onnx", "reveal": "onnx/reveal.onnx", "pixinpix": "onnx/pixinpix.onnx"}
+        "onnx": {"hide": "onnx/hide.onnx", "reveal": "onnx/reveal.onnx", "pixinpix": "onnx/pixinpix.onnx",
+                 "hide_image": "onnx/hide_image.onnx", "reveal_image": "onnx/reveal_image.onnx"}
         if "onnx" in formats else None,
         "model_config": model.get_config(),
         "training_config": cfg.to_dict() if cfg else None,
@@ -199,10 +225,10 @@ def export_model(model_path: str | Path, out: str | Path, formats=FORMATS, name:
         if "onnx" in formats:
             from pixinpix_tf.export import onnx
 
-            log("converting to ONNX (3 files) and checking them")
+            log("converting to ONNX (5 files) and checking them")
             onnx.convert(model, tmp / "onnx", **({"opset": opset} if opset else {}))
             parity.update(check_onnx(model, tmp / "onnx"))
-        failures = {k: v for k, v in parity.items() if v > (1.0 if "_png" in k else TOLERANCE)}
+        failures = {k: v for k, v in parity.items() if v > (1.0 if "_png" in k or "_levels" in k else TOLERANCE)}
         if failures:
             raise ExportError("parity check failed (max |difference|): "
                               + ", ".join(f"{k} {v:.3g}" for k, v in failures.items()))

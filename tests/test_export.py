@@ -293,3 +293,30 @@ def test_a_low_bits_model_exports_with_parity(tmp_path):
     parity = exporter.export_model(run, tmp_path / "out")["parity_max_abs_difference"]
     for key in ("hide.onnx@5", "reveal.onnx@5", "pixinpix.onnx@5", "hide@5", "reveal@5"):
         assert parity[key] <= 1e-5
+
+
+@pytest.mark.parametrize("whole", [False, True])
+def test_the_image_graphs_take_uint8_images_of_any_size_and_match_the_python_image_handling(tmp_path, whole):
+    import onnxruntime as ort
+
+    from pixinpix_tf.images import read_image
+    from pixinpix_tf.loading import load_model
+    from pixinpix_tf.tiling import fit_secret, hide_image, reveal_image
+
+    from pixinpix_tf.export import onnx as onnx_export
+
+    model = load_model(save_tiny_model(tmp_path / "m.keras", batch_norm=True, residual_stego=True))
+    model.whole_image = whole
+    files = onnx_export.convert(model, tmp_path / "onnx", names=("hide_image", "reveal_image"))
+    hide_session, reveal_session = (ort.InferenceSession(str(files[name]), providers=["CPUExecutionProvider"])
+                                    for name in ("hide_image", "reveal_image"))
+    cover = read_image(SAMPLES / "cover.png")[:101, :77]  # sides that are not multiples of the tile
+    secret = fit_secret(read_image(SAMPLES / "secret.png"), *cover.shape[:2])
+    stego = hide_session.run(None, {"cover": cover, "secret": secret})[0]
+    assert stego.dtype == np.uint8 and stego.shape == cover.shape
+    tile = 2**model.depth if whole else model.image_size
+    expected = hide_image(model.hide, cover, secret, tile=tile, whole=whole)
+    assert np.abs(stego.astype(int) - expected).max() <= 1 and (stego != expected).mean() < 0.01
+    revealed = reveal_session.run(None, {"stego": stego})[0]
+    expected = reveal_image(model.reveal, stego, 3, tile=tile, whole=whole)
+    assert revealed.shape == secret.shape and np.abs(revealed.astype(int) - expected).max() <= 1
