@@ -205,6 +205,34 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def steganalyse_main(argv: list[str] | None = None) -> int:
+    """`pixinpix steganalyse`: how well a fresh CNN detector tells each method's stego images from covers."""
+    parser = argparse.ArgumentParser(
+        prog="pixinpix steganalyse",
+        description="Train a small CNN steganalyser (fixed high-pass front) on covers and each method's stego "
+        "images of the same fixed test pairs, test it on covers it never saw, and print accuracy and ROC AUC.")
+    parser.add_argument("methods", nargs="+", help="lsbK, webpK (K low bits, 1..8), or a model name or path")
+    parser.add_argument("--num", type=int, default=10_000, help="pairs (default: 10000; 80%% train, 20%% test)")
+    parser.add_argument("--epochs", type=int, default=8, help="detector training epochs (default: 8)")
+    parser.add_argument("--cover", default="cifar10", help="cover source (default: cifar10)")
+    parser.add_argument("--secret", default="tiny_imagenet32", help="secret source (default: tiny_imagenet32)")
+    parser.add_argument("--data-dir", help="tfds data directory (default: tfds' default, honours TFDS_DATA_DIR)")
+    parser.add_argument("--out", help="write the figures to this JSON file")
+    args = parser.parse_args(argv)
+    if args.num < 10 or args.epochs < 1:
+        return fail("--num must be at least 10 and --epochs at least 1")
+    try:
+        require("steganalyse", ("tensorflow", "keras", "tensorflow_datasets"), "tf")
+        import_tensorflow()
+        from pixinpix_tf.steganalysis import run
+
+        run(args.methods, num=args.num, epochs=args.epochs, cover=args.cover, secret=args.secret,
+            data_dir=args.data_dir, out=args.out)
+    except PixInPixError as err:
+        return fail(err)
+    return 0
+
+
 def export_main(argv: list[str] | None = None) -> int:
     """`pixinpix export`: SavedModel (TF Serving) and ONNX exports of a trained model."""
     parser = argparse.ArgumentParser(
@@ -402,6 +430,7 @@ def demo_main(argv: list[str] | None = None) -> int:
 COMMANDS = {
     "train": (train_main, "train a model with model.fit (resumable)"),
     "evaluate": (evaluate_main, "measure quality, robustness and LSB baselines; write tables and figures"),
+    "steganalyse": (steganalyse_main, "measure how detectable each method's stego images are (CNN detector)"),
     "export": (export_main, "export to SavedModel (TF Serving) and ONNX, parity-checked"),
     "hide": (hide_main, "hide a secret image in a cover image of any size; write the stego PNG"),
     "reveal": (reveal_main, "reveal the secret of a stego PNG"),

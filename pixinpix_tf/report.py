@@ -144,7 +144,8 @@ def plot_lsb_lines(ax, lsb: dict[str, dict]) -> None:
                         fontsize=8)
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file: a reader never sees half a file."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
@@ -155,8 +156,8 @@ def write_outputs(results: dict, out: str | Path, title: str) -> None:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     numbers = {k: v for k, v in results.items() if k != "samples"}
-    _write_atomic(out / "metrics.json", json.dumps(numbers, indent=2) + "\n")
-    _write_atomic(out / "report.md", report_markdown(results, title))
+    write_atomic(out / "metrics.json", json.dumps(numbers, indent=2) + "\n")
+    write_atomic(out / "report.md", report_markdown(results, title))
     plot_samples(results["samples"], out / "samples.png")
     plot_robustness(results, out / "robustness.png")
 
