@@ -55,8 +55,9 @@ class ModelConfig:
             raise ConfigError(f"embed_bits must be 0..7, got {self.embed_bits}")
         if self.embed_bits and self.residual_stego:
             raise ConfigError("embed_bits and residual_stego exclude each other: the code sets the stego image")
-        if self.secret_scale < 1 or self.image_size % self.secret_scale:
-            raise ConfigError(f"secret_scale must be a positive divisor of the image size, got {self.secret_scale}")
+        if self.secret_scale < 1 or (2**self.depth) % self.secret_scale:
+            raise ConfigError(f"secret_scale must divide 2**depth = {2**self.depth} (every side the networks see "
+                              f"is a multiple of it), got {self.secret_scale}")
         if self.secret_channels not in (1, 3):
             raise ConfigError(f"secret_channels must be 1 or 3, got {self.secret_channels}")
         step = 2**self.depth

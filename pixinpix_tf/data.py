@@ -161,14 +161,15 @@ def photo_crops(spec: str, training: bool, size: int, channels: int, count: int,
     at their own resolution, one photo after another in an order shuffled each pass.
 
     Training crops come from all but every `HELD_OUT_EVERY`-th photo and are new every
-    epoch; test crops come from the held-out photos and are the same every time.
+    epoch; test crops come from the held-out photos and are the same every time. A photo
+    smaller than the crop is padded with black around it. The decoded photos stay in memory.
     """
     folder = Source.parse(spec).folder
     if folder is None:
         raise DataError(f"photo_crops needs image folders as cover and secret sources, got {spec!r}")
     paths = _image_paths(folder)
     held_out = paths[::HELD_OUT_EVERY]
-    chosen = [p for p in paths if p not in held_out] if training else held_out
+    chosen = [p for i, p in enumerate(paths) if i % HELD_OUT_EVERY] if training else held_out
     if not chosen:
         raise DataError(f"folder {folder} has too few photos to hold out test photos (every {HELD_OUT_EVERY}th)")
 

@@ -79,10 +79,15 @@ def detectability(covers: np.ndarray, stegos: np.ndarray, epochs: int = 8, batch
     model.compile(keras.optimizers.Adam(1e-3), keras.losses.BinaryCrossentropy(from_logits=True))
     model.fit(images[train], labels[train], epochs=epochs, batch_size=batch_size, verbose=verbose)
     scores = np.asarray(model.predict(images[test], batch_size=256, verbose=0))[:, 0]
-    auc = keras.metrics.AUC(num_thresholds=1000)
-    auc.update_state(labels[test], 1 / (1 + np.exp(-scores)))
-    return {"accuracy": float(np.mean((scores > 0) == (labels[test] > 0.5))), "auc": float(auc.result()),
+    return {"accuracy": float(np.mean((scores > 0) == (labels[test] > 0.5))),
+            "auc": roc_auc(scores[labels[test] == 0], scores[labels[test] == 1]),
             "train_pairs": int(split), "test_pairs": int(len(covers) - split)}
+
+
+def roc_auc(cover_scores: np.ndarray, stego_scores: np.ndarray) -> float:
+    """The area under the ROC curve: the chance that a stego image scores above a cover (ties count half)."""
+    difference = stego_scores[:, None] - cover_scores[None, :]
+    return float(np.mean(difference > 0) + 0.5 * np.mean(difference == 0))
 
 
 def run(methods: list[str], num: int = 10_000, epochs: int = 8, cover: str = "cifar10",
@@ -91,16 +96,21 @@ def run(methods: list[str], num: int = 10_000, epochs: int = 8, cover: str = "ci
     """`detectability` of each method's stego images of `num` fixed test pairs, with their stego PSNR;
     written as JSON to `out` if given."""
     cfg = get_preset("paper").replace(cover=cover, secret=secret, test_size=num, seed=seed)
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
     results = {}
     for method in methods:
         hide, channels = hider(method)
         covers, secrets, _ = test_pairs(cfg.replace(secret_channels=channels), data_dir)
+        if len(np.unique(covers.reshape(len(covers), -1), axis=0)) < len(covers):
+            raise ConfigError(f"{cover} has fewer than {num} distinct test images: test covers would repeat "
+                              "training covers; use a smaller --num")
         stegos = hide(covers, secrets)
         figures = {"stego_psnr": float(np.mean(metrics.psnr(covers, stegos))),
                    **detectability(covers, stegos, epochs=epochs, seed=seed)}
         log(f"{method:24s} stego {figures['stego_psnr']:6.2f} dB  detector accuracy {figures['accuracy']:.1%}  "
             f"ROC AUC {figures['auc']:.3f}")
         results[method] = figures
-    if out:
-        write_atomic(Path(out), json.dumps(results, indent=2) + "\n")
+        if out:  # after each method, so a late failure keeps what was measured
+            write_atomic(Path(out), json.dumps(results, indent=2) + "\n")
     return results

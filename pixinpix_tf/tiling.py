@@ -98,7 +98,7 @@ def _map_windows(fn: TileFn, images: list[np.ndarray], out_channels: int, multip
     WINDOW_PIXELS, else window by window, each seeing WINDOW_MARGIN pixels of context around what it keeps."""
     height, width = images[0].shape[:2]
     padded_size = (-(-height // multiple) * multiple) * (-(-width // multiple) * multiple)
-    margin = 0 if padded_size <= WINDOW_PIXELS else WINDOW_MARGIN
+    margin = 0 if padded_size <= WINDOW_PIXELS else -(-WINDOW_MARGIN // multiple) * multiple
     side = int(WINDOW_PIXELS**0.5) - 2 * margin
     core_h, rows = _window_cores(height, 1 if not margin else -(-height // side), multiple)
     core_w, columns = _window_cores(width, 1 if not margin else -(-width // side), multiple)

@@ -326,4 +326,4 @@ def test_with_secret_scale_the_hider_sees_only_the_secrets_block_means():
     np.testing.assert_allclose(model.hider({"cover": pair["cover"], "secret": flat}, training=False), stego, atol=1e-6)
     assert not np.allclose(model.hider({"cover": pair["cover"], "secret": 1 - flat}, training=False), stego)
     with pytest.raises(ConfigError, match="secret_scale"):
-        PixInPix(**{**TINY_MODEL, "secret_scale": 3})
+        PixInPix(**{**TINY_MODEL, "secret_scale": 3})  # must divide 2**depth = 4

@@ -42,3 +42,8 @@ def test_the_command_prints_and_writes_each_methods_figures(tmp_path, capsys, mo
     figures = json.loads(out.read_text())
     assert set(figures) == {"lsb1", "webp1"} and "ROC AUC" in capsys.readouterr().out
     assert all(0 <= f["accuracy"] <= 1 and 0 <= f["auc"] <= 1 and f["stego_psnr"] > 40 for f in figures.values())
+
+
+def test_roc_auc_counts_pairs_ranked_right_and_ties_as_half():
+    assert steganalysis.roc_auc(np.array([0.0, 1.0]), np.array([2.0, 3.0])) == 1.0
+    assert steganalysis.roc_auc(np.array([0.0, 2.0]), np.array([1.0, 2.0])) == 0.625
