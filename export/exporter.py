@@ -134,19 +134,18 @@ def _check_image_graphs(model: PixInPix, directory: Path) -> dict[str, float]:
     `pixinpix_tf.tiling`, on a random image whose sides are not multiples of the tile."""
     import onnxruntime as ort
 
-    from pixinpix_tf.tiling import hide_image, reveal_image
+    from pixinpix_tf.tiling import hide_image, layout, reveal_image
 
     rng = np.random.default_rng(0)
     height, width = model.image_size + 13, 2 * model.image_size + 7
     cover = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
     secret = rng.integers(0, 256, (height, width, model.secret_channels), dtype=np.uint8)
-    tile = 2**model.depth if model.whole_image else model.image_size
-    expected_stego = hide_image(model.hide, cover, secret, tile=tile, whole=model.whole_image)
+    expected_stego = hide_image(model.hide, cover, secret, **layout(model))
     hide_session, reveal_session = (ort.InferenceSession(str(directory / f"{name}_image.onnx"),
                                                          providers=["CPUExecutionProvider"])
                                     for name in ("hide", "reveal"))
     stego = hide_session.run(None, {"cover": cover, "secret": secret})[0]
-    expected_revealed = reveal_image(model.reveal, stego, model.secret_channels, tile=tile, whole=model.whole_image)
+    expected_revealed = reveal_image(model.reveal, stego, model.secret_channels, **layout(model))
     revealed = reveal_session.run(None, {"stego": stego})[0]
     return {"hide_image.onnx_levels": float(np.abs(stego.astype(int) - expected_stego).max()),
             "reveal_image.onnx_levels": float(np.abs(revealed.astype(int) - expected_revealed).max())}

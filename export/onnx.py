@@ -28,6 +28,7 @@ from onnx import numpy_helper
 
 from pixinpix_tf.export.saved_model import input_specs
 from pixinpix_tf.model import PixInPix
+from pixinpix_tf.tiling import layout
 
 ONNX_FILES = {"hide": "hide.onnx", "reveal": "reveal.onnx", "pixinpix": "pixinpix.onnx",
               "hide_image": "hide_image.onnx", "reveal_image": "reveal_image.onnx"}
@@ -94,7 +95,7 @@ def convert(model: PixInPix, directory: str | Path, opset: int = DEFAULT_OPSET, 
 
 def _image_job(network, images: list, model: PixInPix):
     """`network` on uint8 (H, W, C) images as `tiling` runs it: pad, tile (or whole), reassemble, crop, uint8."""
-    tile = 2**model.depth if model.whole_image else model.image_size
+    tile = layout(model)["tile"]
     height, width = tf.shape(images[0])[0], tf.shape(images[0])[1]
     pad_h, pad_w = (tile - height % tile) % tile, (tile - width % tile) % tile
     padded = [tf.pad(tf.cast(image, tf.float32) / 255.0, [[0, pad_h], [0, pad_w], [0, 0]], mode="REFLECT")

@@ -25,7 +25,7 @@ import numpy as np
 from pixinpix_tf import loading
 from pixinpix_tf.errors import ConfigError, ModelError
 from pixinpix_tf.images import as_float_images, as_uint8_image
-from pixinpix_tf.tiling import Progress, hide_image, reveal_image
+from pixinpix_tf.tiling import Progress, hide_image, layout, reveal_image
 
 __all__ = ["hide", "reveal", "resolve_model", "DEFAULT_MODEL", "DEFAULT_REFINE_STEPS", "BACKENDS"]
 
@@ -125,7 +125,7 @@ def hide(cover, secret, model=None, keep_aspect: bool = False, refine_steps: int
     model = resolve_model(model, backend, steps)
     check_refine_steps(model, steps)
     return hide_image(functools.partial(hide_tiles, model, refine_steps=steps), as_uint8_image(cover, 3),
-                      as_uint8_image(secret, model.secret_channels), **_layout(model),
+                      as_uint8_image(secret, model.secret_channels), **layout(model),
                       keep_aspect=keep_aspect, progress=_progress_bar() if progress is True else progress or None)
 
 
@@ -135,12 +135,7 @@ def reveal(stego, model=None, backend: str = "auto") -> np.ndarray:
     `model` and `backend` as in `hide`: it must be the model that hid the secret.
     """
     model = resolve_model(model, backend)
-    return reveal_image(model.reveal, as_uint8_image(stego, 3), model.secret_channels, **_layout(model))
-
-
-def _layout(model) -> dict:
-    """How `tiling` cuts images for `model`: image_size tiles, or whole (sides a multiple of 2**depth)."""
-    return {"tile": 2**model.depth, "whole": True} if model.whole_image else {"tile": model.image_size}
+    return reveal_image(model.reveal, as_uint8_image(stego, 3), model.secret_channels, **layout(model))
 
 
 def _progress_bar() -> Progress:

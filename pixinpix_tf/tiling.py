@@ -32,6 +32,12 @@ WINDOW_PIXELS = 1 << 19  # whole-image mode: the largest window the networks see
 WINDOW_MARGIN = 32  # whole-image mode: context a window sees beyond what it keeps, when one window is not enough
 
 
+def layout(model) -> dict:
+    """How images are cut for `model` (a PixInPix or OnnxPixInPix): the keyword arguments `tile` and
+    `whole` of `hide_image` / `reveal_image` (image_size tiles, or whole with sides a multiple of 2**depth)."""
+    return {"tile": 2**model.depth, "whole": True} if model.whole_image else {"tile": model.image_size, "whole": False}
+
+
 def fit_secret(secret: np.ndarray, height: int, width: int, keep_aspect: bool = False) -> np.ndarray:
     """The uint8 secret at (height, width): stretched, or fitted with black bars if `keep_aspect`."""
     channels = secret.shape[-1]
