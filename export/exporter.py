@@ -167,11 +167,11 @@ def _metadata(model: PixInPix, model_file: Path, name: str, version: int, format
         "dtype": "float32",
         "value_range": [0.0, 1.0],
         "layout": "NHWC",
-        # Any height and width that are multiples of 2**depth (the networks are fully convolutional).
+        # Any height and width that are multiples of side_multiple (the networks are fully convolutional).
         "inputs": {"cover": [None, None, None, 3], "secret": [None, None, None, model.secret_channels],
                    "stego": [None, None, None, 3]},
         "outputs": {"stego": [None, None, None, 3], "revealed": [None, None, None, model.secret_channels]},
-        "side_multiple": 2**model.depth,
+        "side_multiple": model.side_multiple,
         "whole_image": model.whole_image,
         "quantize_stego": model.quantize_stego,
         "saved_model": {"path": f"saved_model/{name}/{version}", "signatures": ["serving_default", "hide", "reveal",

@@ -11,7 +11,7 @@ The image graphs do what `pixinpix_tf.tiling` does in Python, so another runtime
 needs nothing else: one uint8 (H, W, C) image in (for hide_image, `cover` and a
 `secret` already at the cover's height and width), padded by reflection at the
 bottom and right to a multiple of the tile (or, for a `whole_image` model, of
-2**depth), cut into tiles (or run whole), reassembled, cropped, rounded to uint8.
+side_multiple), cut into tiles (or run whole), reassembled, cropped, rounded to uint8.
 Any H and W of at least the tile size; the whole image in one call, so memory
 grows with its size.
 """

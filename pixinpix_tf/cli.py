@@ -427,6 +427,46 @@ def demo_main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def web_main(argv: list[str] | None = None) -> int:
+    """`pixinpix web`: serve the page that hides and reveals in the browser (onnxruntime-web)."""
+    from pixinpix_tf import web
+
+    parser = argparse.ArgumentParser(
+        prog="pixinpix web",
+        description="Serve the page in web/ that hides and reveals in the browser with the model's ONNX image "
+        "graphs (onnxruntime-web): the images never leave the browser. A model without them is converted once "
+        "(needs the export extra) and cached.",
+    )
+    parser.add_argument("--model", help=f"a shipped pretrained name, pretrained folder, run directory, .keras file "
+                        f"or `pixinpix export` folder (default: {api.DEFAULT_MODEL})")
+    parser.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1; the page "
+                        "uses threads only from localhost or HTTPS)")
+    args = parser.parse_args(argv)
+    name = args.model or api.DEFAULT_MODEL
+    try:
+        web.check_page()
+        if web.needs_conversion(name):
+            require("web", ("tensorflow", "keras", "tf2onnx", "onnx"), "export")
+            import_tensorflow()
+            print(f"converting {name} to hide_image.onnx and reveal_image.onnx (once; about a minute) ...",
+                  flush=True)
+        else:
+            require("web", ("onnxruntime",), "onnx")
+        server = web.make_server(name, args.host, args.port)
+    except PixInPixError as err:
+        return fail(err)
+    host, port = server.server_address[:2]
+    print(f"serving {name} at http://{host}:{port}/ (Ctrl+C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
 COMMANDS = {
     "train": (train_main, "train a model with model.fit (resumable)"),
     "evaluate": (evaluate_main, "measure quality, robustness and LSB baselines; write tables and figures"),
@@ -435,6 +475,7 @@ COMMANDS = {
     "hide": (hide_main, "hide a secret image in a cover image of any size; write the stego PNG"),
     "reveal": (reveal_main, "reveal the secret of a stego PNG"),
     "demo": (demo_main, "hide and reveal bundled samples with the pretrained models (offline)"),
+    "web": (web_main, "serve a page that hides and reveals in the browser (onnxruntime-web, localhost)"),
 }
 
 

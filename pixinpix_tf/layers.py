@@ -1,6 +1,7 @@
 """The custom Keras objects a saved PixInPix refers to, in `keras.ops` only (no TensorFlow).
 
-Layers: `Quantize8Bit`, `AddClipped`, `EmbedLowBits`, `ReadLowBits`; the 8-bit
+Layers: `Quantize8Bit`, `AddClipped`, `EmbedLowBits`, `ReadLowBits`,
+`SpaceToDepth`, `DepthToSpace`, `MirrorPad`; the 8-bit
 straight-through rounding they share with stego refinement; and the training
 metrics `psnr` and `ssim`. All are registered Keras serializables, so importing
 `pixinpix_tf.model` (which imports this module) is all `keras.models.load_model`
@@ -83,6 +84,72 @@ class ReadLowBits(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "bits": self.bits}
+
+
+@register
+class MirrorPad(layers.Layer):
+    """Pads height and width by `size` pixels on each side with their mirror image (the edge pixel repeated,
+    so even a side of one pixel can be padded)."""
+
+    def __init__(self, size: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.size = size
+
+    def call(self, x):
+        p = self.size
+        return ops.pad(x, ((0, 0), (p, p), (p, p), (0, 0)), mode="symmetric")
+
+    def compute_output_shape(self, shape):
+        return (shape[0], *(None if side is None else side + 2 * self.size for side in shape[1:3]), shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
+
+
+@register
+class SpaceToDepth(layers.Layer):
+    """(N, H, W, C) -> (N, H/b, W/b, b*b*C): each b x b block of pixels folded into the channels
+    (TensorFlow's and ONNX's order: row in block, column in block, channel)."""
+
+    def __init__(self, block: int, **kwargs):
+        super().__init__(**kwargs)
+        self.block = block
+
+    def call(self, x):
+        b, channels = self.block, x.shape[-1]
+        height, width = ops.shape(x)[1] // b, ops.shape(x)[2] // b
+        x = ops.transpose(ops.reshape(x, (-1, height, b, width, b, channels)), (0, 1, 3, 2, 4, 5))
+        return ops.reshape(x, (-1, height, width, b * b * channels))
+
+    def compute_output_shape(self, shape):
+        b = self.block
+        return (shape[0], *(None if side is None else side // b for side in shape[1:3]), shape[3] * b * b)
+
+    def get_config(self):
+        return {**super().get_config(), "block": self.block}
+
+
+@register
+class DepthToSpace(layers.Layer):
+    """The inverse of `SpaceToDepth`: (N, H, W, b*b*C) -> (N, H*b, W*b, C)."""
+
+    def __init__(self, block: int, **kwargs):
+        super().__init__(**kwargs)
+        self.block = block
+
+    def call(self, x):
+        b = self.block
+        channels = x.shape[-1] // (b * b)
+        height, width = ops.shape(x)[1], ops.shape(x)[2]
+        x = ops.transpose(ops.reshape(x, (-1, height, width, b, b, channels)), (0, 1, 3, 2, 4, 5))
+        return ops.reshape(x, (-1, height * b, width * b, channels))
+
+    def compute_output_shape(self, shape):
+        b = self.block
+        return (shape[0], *(None if side is None else side * b for side in shape[1:3]), shape[3] // (b * b))
+
+    def get_config(self):
+        return {**super().get_config(), "block": self.block}
 
 
 @register

@@ -19,7 +19,7 @@ from keras import layers, ops
 from pixinpix_tf.config import ModelConfig
 from pixinpix_tf.errors import ImageError
 from pixinpix_tf.images import as_float_images
-from pixinpix_tf.layers import AddClipped, EmbedLowBits, Quantize8Bit, ReadLowBits, register
+from pixinpix_tf.layers import AddClipped, DepthToSpace, EmbedLowBits, Quantize8Bit, ReadLowBits, SpaceToDepth, register
 from pixinpix_tf.unet import unet
 
 ARCHITECTURE_FIELDS = tuple(f.name for f in dataclasses.fields(ModelConfig))
@@ -40,7 +40,7 @@ class PixInPix(keras.Model):
             plus the revealer's output.
 
     Inputs: `{"cover": (H, W, 3), "secret": (H, W, C)}`, float32 in [0, 1], H and W any multiples
-    of 2**depth (trained on image_size tiles).
+    of `side_multiple` (pixel_block * 2**depth; trained on image_size tiles).
     Outputs: `{"stego": (H, W, 3), "revealed": (H, W, C)}`, float32 in [0, 1].
     The sub-networks are `model.hider` (dict input -> stego) and
     `model.revealer` (stego -> revealed).
@@ -51,8 +51,9 @@ class PixInPix(keras.Model):
         architecture.validate()
         secret_channels, embed_bits = architecture.secret_channels, architecture.embed_bits
         unet_args = {name: getattr(architecture, name)
-                     for name in ("depth", "base_filters", "max_filters", "convs_per_step", "batch_norm")}
-        shape = (None, None)  # fully convolutional: trained on image_size tiles, runs on any multiple of 2**depth
+                     for name in ("depth", "base_filters", "max_filters", "convs_per_step", "batch_norm",
+                                  "mirror_padding")}
+        shape = (None, None)  # fully convolutional: trained on image_size tiles, runs on any multiple of side_multiple
 
         # Hiding network: cover and secret concatenated along channels.
         hide_cover = keras.Input(shape + (3,), name="cover")
@@ -63,7 +64,7 @@ class PixInPix(keras.Model):
             seen_secret = layers.UpSampling2D(architecture.secret_scale, interpolation="bilinear",
                                               name="hide_secret_enlarge")(seen_secret)
         x = layers.Concatenate(name="hide_input")([hide_cover, seen_secret])
-        x = unet(x, 3, name="hide", zero_output=bool(embed_bits), **unet_args)
+        x = _blocked_unet(x, 3, architecture.pixel_block, name="hide", zero_output=bool(embed_bits), **unet_args)
         if embed_bits:
             # The code starts as the secret itself (plain k-bit quantisation); the U-Net learns a change to it.
             secret_rgb = (hide_secret if secret_channels == 3
@@ -88,7 +89,7 @@ class PixInPix(keras.Model):
                                      dtype="float32", name="reveal_code_sum")(code) / 3.0
             revealed = AddClipped(dtype="float32", name="revealed")([code, x])
         else:
-            x = unet(reveal_stego, secret_channels, name="reveal", **unet_args)
+            x = _blocked_unet(reveal_stego, secret_channels, architecture.pixel_block, name="reveal", **unet_args)
             revealed = layers.Activation("sigmoid", dtype="float32", name="revealed")(x)
         revealer = keras.Model(reveal_stego, revealed, name="revealer")
 
@@ -112,6 +113,7 @@ class PixInPix(keras.Model):
         self.revealer = revealer
         for name in ARCHITECTURE_FIELDS:  # read-only conveniences: model.image_size, model.embed_bits, ...
             setattr(self, name, getattr(architecture, name))
+        self.side_multiple = architecture.side_multiple
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable, **dataclasses.asdict(self.architecture)}
@@ -160,6 +162,15 @@ class PixInPix(keras.Model):
             )
             parts.append(ops.convert_to_numpy(network(chunk, training=False)))
         return np.concatenate(parts).astype(np.float32)
+
+
+def _blocked_unet(x, out_channels: int, block: int, name: str, **unet_args):
+    """`unet` on pixels, or with `block` > 1 on b x b pixel blocks folded into channels and unfolded after."""
+    if block == 1:
+        return unet(x, out_channels, name=name, **unet_args)
+    x = SpaceToDepth(block, name=f"{name}_fold")(x)
+    x = unet(x, out_channels * block * block, name=name, **unet_args)
+    return DepthToSpace(block, dtype="float32", name=f"{name}_unfold")(x)
 
 
 def grow_weights(model: PixInPix, narrower: PixInPix) -> None:

@@ -45,6 +45,7 @@ class OnnxPixInPix:
         self.embed_bits = int(architecture.get("embed_bits", 0))
         self.depth = int(architecture["depth"])
         self.whole_image = bool(architecture.get("whole_image", False))
+        self.side_multiple = int(architecture.get("pixel_block", 1)) * 2**self.depth
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only: keep onnxruntime's warnings out of the terminal
         providers = providers or default_providers()

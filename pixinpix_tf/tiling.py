@@ -5,7 +5,7 @@ reflection) to a multiple of the tile size, cut into tiles, run through the
 network in chunks of tiles (so a 4000x3000 photo needs little memory),
 reassembled and cropped back. Whole (`whole=True`, for networks trained on
 larger crops): the image goes through the networks in one piece, padded to a
-multiple of 2**depth, or, above WINDOW_PIXELS, in overlapping windows whose
+multiple of the model's side_multiple, or, above WINDOW_PIXELS, in overlapping windows whose
 margins are cut off, so there is no grid. The
 secret is first resized to the cover's size (or fitted inside it with black
 bars, keeping its aspect ratio), so the stego image, and the revealed image,
@@ -34,8 +34,10 @@ WINDOW_MARGIN = 32  # whole-image mode: context a window sees beyond what it kee
 
 def layout(model) -> dict:
     """How images are cut for `model` (a PixInPix or OnnxPixInPix): the keyword arguments `tile` and
-    `whole` of `hide_image` / `reveal_image` (image_size tiles, or whole with sides a multiple of 2**depth)."""
-    return {"tile": 2**model.depth, "whole": True} if model.whole_image else {"tile": model.image_size, "whole": False}
+    `whole` of `hide_image` / `reveal_image` (image_size tiles, or whole with sides a multiple of
+    `model.side_multiple`)."""
+    return ({"tile": model.side_multiple, "whole": True} if model.whole_image
+            else {"tile": model.image_size, "whole": False})
 
 
 def fit_secret(secret: np.ndarray, height: int, width: int, keep_aspect: bool = False) -> np.ndarray:
@@ -143,7 +145,7 @@ def hide_image(hide: TileFn, cover: np.ndarray, secret: np.ndarray, tile: int = 
         cover: (H, W, 3) uint8, H and W at least `tile`.
         secret: (h, w, C) uint8, resized to (H, W).
         tile: the networks' image size (with `whole`: the multiple of which the sides
-            of what they see must be, 2**depth).
+            of what they see must be, the model's side_multiple).
         keep_aspect: fit the secret inside the cover's size with black bars instead of stretching it.
         chunk: tiles per call of `hide`.
         progress: called with (tiles done, tiles in all) after each call of `hide`.

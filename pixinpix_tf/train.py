@@ -32,7 +32,7 @@ from pixinpix_tf.loading import load_model
 from pixinpix_tf.model import PixInPix, grow_weights
 
 
-# Training pairs over which batch norm's statistics are recomputed before each validation.
+# Training pairs over which batch norm's statistics are recomputed before each validation (at most an epoch's).
 RECALIBRATION_PAIRS = 6400
 
 
@@ -237,7 +237,7 @@ def _fix_keras_multi_worker(model: keras.Model, dist: tf.distribute.Strategy, ba
 
 
 # Architecture fields that change no weight's shape: a run may start from a model that differs in them.
-WEIGHTLESS_FIELDS = ("image_size", "secret_scale", "whole_image")
+WEIGHTLESS_FIELDS = ("image_size", "secret_scale", "whole_image", "mirror_padding")
 
 
 def _start_model(cfg: Config):
@@ -251,7 +251,7 @@ def _start_model(cfg: Config):
     free = dict.fromkeys(WEIGHTLESS_FIELDS + ("base_filters",), 0)
     if {**theirs, **free} != {**ours, **free} or theirs["base_filters"] > ours["base_filters"]:
         raise ConfigError(f"--init-from {cfg.init_from}: its architecture {theirs} differs from this run's "
-                          "(only --base-filters may grow, and --image-size and --secret-scale change)")
+                          f"(only --base-filters may grow, and {', '.join(WEIGHTLESS_FIELDS)} may change)")
     return start
 
 
@@ -331,10 +331,11 @@ def run(cfg: Config, out: str | Path, data_dir: str | None = None, strategy: str
             _fix_keras_multi_worker(fit_model, dist, (probe_inputs, probe_targets))
         health = (HealthCheck({k: v.numpy() for k, v in probe_inputs.items()})
                   if strategy == "default" and health_check else None)
-        # A pool of its own, small enough to be cached after the first pass and reshuffled at each.
-        recalibrate = (RecalibrateBatchNorm(make_pairs(cfg.replace(train_size=RECALIBRATION_PAIRS), training=True,
-                                                       data_dir=data_dir),
-                                            math.ceil(RECALIBRATION_PAIRS / cfg.batch_size))
+        # A pool of its own, small enough to be cached after the first pass and reshuffled at each;
+        # never more pairs than an epoch trains on (a small run would spend its time recalibrating).
+        pool = min(RECALIBRATION_PAIRS, cfg.train_size)
+        recalibrate = (RecalibrateBatchNorm(make_pairs(cfg.replace(train_size=pool), training=True,
+                                                       data_dir=data_dir), math.ceil(pool / cfg.batch_size))
                        if cfg.model.batch_norm and strategy == "default" else None)
         callbacks = [
             Throughput(cfg.train_size),

@@ -57,10 +57,11 @@ def training_stages(run: Path, init_run: Path | None = None) -> list[dict]:
     if not start:
         return [stage]
     shipped = PRETRAINED_DIR / start if (PRETRAINED_DIR / start).is_dir() else None
+    start_run = Path(start).parent if Path(start).suffix == ".keras" else Path(start)  # a run's best.keras
     if init_run is not None:
         earlier = training_stages(init_run)
-    elif (Path(start) / "history.csv").is_file():
-        earlier = training_stages(Path(start))
+    elif (start_run / "history.csv").is_file():
+        earlier = training_stages(start_run)
     elif shipped is not None and (shipped / "stages.json").is_file():
         earlier = json.loads((shipped / "stages.json").read_text())
     else:
@@ -107,8 +108,19 @@ def sample_figures(model) -> dict:
             "digits": {"min_stego_psnr": float(digits[:, 0].min()), "min_revealed_psnr": float(digits[:, 1].min())}}
 
 
+def network_extras(cfg: dict) -> str:
+    """What sets a stage's network apart from the plain U-Net, for the stages table."""
+    model = cfg["model"]
+    extras = [f"{model['pixel_block']}x{model['pixel_block']} pixel blocks" if model.get("pixel_block", 1) > 1 else "",
+              f"secret at 1/{model['secret_scale']} side" if model.get("secret_scale", 1) > 1 else "",
+              f"{model['image_size']}x{model['image_size']} crops" if cfg.get("photo_crops") else "",
+              f"channel {cfg['channel']}" if cfg.get("channel") else ""]
+    return "".join(f", {extra}" for extra in extras if extra)
+
+
 def model_card(name: str, stages: list[dict], results: dict, figures: dict, size_mb: float) -> str:
     cfg = stages[-1]["config"]
+    shipped_whole = cfg["model"].get("whole_image", False)
     head = results["pixinpix"]["8bit"]
     epochs = sum(s["epochs"] for s in stages)
     pairs = sum(s["epochs"] * s["config"]["train_size"] for s in stages)
@@ -136,7 +148,8 @@ def model_card(name: str, stages: list[dict], results: dict, figures: dict, size
         "| kept epoch |",
         "|---|---|---|---|---|---|---|---|---|",
         *(f"| {i} | `{s['run']}` | {s['config'].get('init_from') or 'random weights'} | "
-          f"depth {s['config']['model']['depth']}, {s['config']['model']['base_filters']} base filters | "
+          f"depth {s['config']['model']['depth']}, {s['config']['model']['base_filters']} base filters"
+          f"{network_extras(s['config'])} | "
           f"{s['config']['learning_rate']:g}, {s['config']['loss_weights'][0]:g} / "
           f"{s['config']['loss_weights'][1]:g} | {s['config'].get('zoom', 1.0):g} | "
           f"{s['epochs']} x {s['config']['train_size']:,} | {s['training_hours']:.1f} | {s.get('best_epoch', '?')} |"
@@ -169,7 +182,8 @@ def model_card(name: str, stages: list[dict], results: dict, figures: dict, size
               f"| {samples['digits']['min_revealed_psnr']:.2f} |"]
     for folder, by_steps in figures["photos"].items():
         count = next(iter(by_steps.values()))["photos"]
-        lines += ["", f"## Photos: {folder} ({count}, each hiding the next, tiles, 8-bit PNG)", "",
+        pieces = "whole (no tiles)" if shipped_whole else "tiles"
+        lines += ["", f"## Photos: {folder} ({count}, each hiding the next, {pieces}, 8-bit PNG)", "",
                   f"`pixinpix hide` runs the hiding network alone by default (`--refine {api.DEFAULT_REFINE_STEPS}`, "
                   "on onnxruntime); `--refine STEPS` also optimises the stego pixels against the revealing network "
                   "(on Keras). Seconds per hide on 2 CPU cores, in-process (no start-up).", "",

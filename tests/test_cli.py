@@ -35,7 +35,7 @@ def test_help_lists_commands_and_every_train_option(capsys):
     "args, message",
     [
         (["--preset", "nope"], "unknown preset 'nope'"),
-        (["--image-size", "40"], "not a multiple of 2**depth"),
+        (["--image-size", "40"], "not a multiple of pixel_block * 2**depth"),
         (["--epochs", "-1"], "epochs must be >= 0"),
         (["--base-filters", "0"], "base_filters must be a positive integer"),
         (["--optimizer", "rmsprop"], "unknown optimizer"),
@@ -91,5 +91,6 @@ def test_optional_fields_can_be_set_to_none_from_the_command_line():
     add_config_arguments(parser)
     assert config_from_args(parser.parse_args([])).clipnorm == 1.0  # the preset's
     assert config_from_args(parser.parse_args(["--clipnorm", "none"])).clipnorm is None
-    assert config_from_args(parser.parse_args(["--preset", "robust", "--init-from", "none"])).init_from is None
+    assert config_from_args(parser.parse_args(["--init-from", "runs/a"])).init_from == "runs/a"
+    assert config_from_args(parser.parse_args(["--init-from", "none"])).init_from is None
     assert config_from_args(parser.parse_args(["--no-batch-norm"])).model.batch_norm is False

@@ -52,7 +52,7 @@ def test_paper_preset_structure():
 
 @pytest.mark.parametrize("size, depth", [(30, 2), (32, 6), (48, 5)])
 def test_image_size_must_be_a_multiple_of_two_to_the_depth(size, depth):
-    with pytest.raises(ConfigError, match="not a multiple of 2\\*\\*depth"):
+    with pytest.raises(ConfigError, match="not a multiple of pixel_block \\* 2\\*\\*depth"):
         PixInPix(image_size=size, depth=depth)
 
 
@@ -326,4 +326,41 @@ def test_with_secret_scale_the_hider_sees_only_the_secrets_block_means():
     np.testing.assert_allclose(model.hider({"cover": pair["cover"], "secret": flat}, training=False), stego, atol=1e-6)
     assert not np.allclose(model.hider({"cover": pair["cover"], "secret": 1 - flat}, training=False), stego)
     with pytest.raises(ConfigError, match="secret_scale"):
-        PixInPix(**{**TINY_MODEL, "secret_scale": 3})  # must divide 2**depth = 4
+        PixInPix(**{**TINY_MODEL, "secret_scale": 3})  # must divide pixel_block * 2**depth = 4
+
+
+def test_pixel_blocks_fold_into_channels_as_tensorflow_does_and_unfold_back():
+    import tensorflow as tf
+
+    from pixinpix_tf.layers import DepthToSpace, SpaceToDepth
+
+    images = np.random.default_rng(2).random((2, 16, 24, 3), dtype=np.float32)
+    folded = SpaceToDepth(8)(images)
+    np.testing.assert_array_equal(np.asarray(folded), tf.nn.space_to_depth(images, 8).numpy())
+    np.testing.assert_array_equal(np.asarray(DepthToSpace(8)(folded)), images)
+
+
+def test_a_pixel_block_model_runs_on_multiples_of_its_side_multiple_and_saves(tmp_path):
+    model = PixInPix(**{**TINY_MODEL, "pixel_block": 4})  # U-Nets on 4x4 blocks: sides a multiple of 4 * 2**2
+    assert model.side_multiple == 16
+    pair = random_pair(n=2, size=32)
+    out = model(pair, training=False)
+    assert out["stego"].shape == (2, 32, 32, 3) and out["revealed"].shape == (2, 32, 32, 3)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded(pair, training=False)["revealed"], out["revealed"], atol=1e-6)
+    with pytest.raises(ConfigError, match="pixel_block \\* 2\\*\\*depth = 32"):
+        PixInPix(**{**TINY_MODEL, "pixel_block": 8})  # 16x16 tiles, but sides must be multiples of 8 * 4
+    with pytest.raises(ConfigError, match="embed_bits"):
+        PixInPix(**{**TINY_MODEL, "pixel_block": 4, "embed_bits": 2})
+
+
+def test_mirror_padding_changes_only_what_the_networks_see_at_the_borders():
+    zero = PixInPix(**{**TINY_MODEL, "pixel_block": 4})
+    mirror = PixInPix(**{**TINY_MODEL, "pixel_block": 4, "mirror_padding": True})
+    mirror.set_weights(zero.get_weights())  # the same weights: the pads have none
+    pair = random_pair(n=1, size=128)
+    a, b = (np.asarray(m(pair, training=False)["stego"])[0] for m in (zero, mirror))
+    centre = (slice(56, 72), slice(56, 72))  # beyond the networks' reach of the borders
+    np.testing.assert_allclose(a[centre], b[centre], atol=1e-5)
+    assert np.abs(a[:4] - b[:4]).max() > 1e-3  # the top rows see mirrored pixels instead of zeros
