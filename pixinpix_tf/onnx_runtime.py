@@ -9,10 +9,12 @@ Get one with `pixinpix_tf.loading.load_onnx(name_or_path)`.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 
+from pixinpix_tf.config import ModelConfig
 from pixinpix_tf.errors import ImageError, ModelError
 from pixinpix_tf.images import as_float_images
 
@@ -45,7 +47,8 @@ class OnnxPixInPix:
         self.embed_bits = int(architecture.get("embed_bits", 0))
         self.depth = int(architecture["depth"])
         self.whole_image = bool(architecture.get("whole_image", False))
-        self.side_multiple = int(architecture.get("pixel_block", 1)) * 2**self.depth
+        self.side_multiple = ModelConfig(**{f.name: architecture[f.name] for f in dataclasses.fields(ModelConfig)
+                                            if f.name in architecture}).side_multiple
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only: keep onnxruntime's warnings out of the terminal
         providers = providers or default_providers()
