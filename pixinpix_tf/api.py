@@ -5,6 +5,7 @@ Example:
     >>> stego = hide(cover, secret)     # numpy HWC arrays or PIL images, any size >= 32x32
     >>> revealed = reveal(stego)        # uint8, the stego's (= the cover's) size
     >>> stego = hide(cover, secret, model="mnist-in-cifar10")  # or a run directory, .keras file, model
+    >>> stego = hide(cover, secret, key=Key.from_file("my.key"))  # reveal(stego, key=...) with the same key
 
 The policy: without `model`, `DEFAULT_MODEL`; without `refine_steps`,
 `DEFAULT_REFINE_STEPS` (0: the hiding network's stego alone); a model with
@@ -22,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pixinpix_tf import loading
+from pixinpix_tf import keys, loading
 from pixinpix_tf.errors import ConfigError, ModelError
 from pixinpix_tf.images import as_float_images, as_uint8_image
-from pixinpix_tf.tiling import Progress, hide_image, layout, reveal_image
+from pixinpix_tf.tiling import Progress, fit_secret, hide_image, layout, reveal_image
 
 __all__ = ["hide", "reveal", "resolve_model", "DEFAULT_MODEL", "DEFAULT_REFINE_STEPS", "BACKENDS"]
 
@@ -38,8 +39,11 @@ DEFAULT_MODEL = "imagenet-in-cifar10"
 DEFAULT_REFINE_STEPS = 0
 BACKENDS = ("auto", "onnx", "keras")
 # A model "survives JPEG at quality Q" when its card (figures.json, "jpeg_safe_quality") says that
-# after saving the stego image as JPEG at Q its photos still reveal at this PSNR or better.
-JPEG_SURVIVAL_PSNR = 25.0
+# after saving the stego image as JPEG at Q, every photo folder's secret reveals at most
+# JPEG_SURVIVAL_LOSS_DB worse than from the PNG, and above JPEG_SURVIVAL_FLOOR_PSNR (a mid-grey
+# image is at about 12.8 dB from a photo: what a destroyed secret reveals).
+JPEG_SURVIVAL_LOSS_DB = 1.0
+JPEG_SURVIVAL_FLOOR_PSNR = 15.0
 
 
 def jpeg_safe_quality(files: loading.ModelFiles) -> int | None:
@@ -106,7 +110,7 @@ def hide_tiles(model, covers, secrets, refine_steps: int = 0, batch_size: int = 
 
 
 def hide(cover, secret, model=None, keep_aspect: bool = False, refine_steps: int | None = None,
-         backend: str = "auto", progress: Progress | bool = False) -> np.ndarray:
+         backend: str = "auto", progress: Progress | bool = False, key=None) -> np.ndarray:
     """The 8-bit stego image (the cover's size) hiding `secret` in `cover`.
 
     Args:
@@ -120,22 +124,29 @@ def hide(cover, secret, model=None, keep_aspect: bool = False, refine_steps: int
             None: DEFAULT_REFINE_STEPS.
         backend: `auto`, `onnx` or `keras` (see `choose_backend`), for a model given by name.
         progress: show a progress bar over the cover's tiles (or a `tiling.Progress` callback).
+        key: a `keys.Key` or a passphrase: the secret is scrambled with it before it is hidden
+            (`pixinpix_tf.keys`), so only `reveal` with the same key shows it.
     """
     steps = DEFAULT_REFINE_STEPS if refine_steps is None else refine_steps
     model = resolve_model(model, backend, steps)
     check_refine_steps(model, steps)
-    return hide_image(functools.partial(hide_tiles, model, refine_steps=steps), as_uint8_image(cover, 3),
-                      as_uint8_image(secret, model.secret_channels), **layout(model),
+    cover, secret = as_uint8_image(cover, 3), as_uint8_image(secret, model.secret_channels)
+    if (key := keys.as_key(key)) is not None:
+        secret = keys.scramble(fit_secret(secret, *cover.shape[:2], keep_aspect), key)
+    return hide_image(functools.partial(hide_tiles, model, refine_steps=steps), cover, secret, **layout(model),
                       keep_aspect=keep_aspect, progress=_progress_bar() if progress is True else progress or None)
 
 
-def reveal(stego, model=None, backend: str = "auto") -> np.ndarray:
+def reveal(stego, model=None, backend: str = "auto", key=None) -> np.ndarray:
     """The 8-bit revealed secret (the stego's size) from a stego image of any size.
 
-    `model` and `backend` as in `hide`: it must be the model that hid the secret.
+    `model`, `backend` and `key` as in `hide`: the model and the key that hid the secret (with
+    another key or none, the secret stays scrambled).
     """
     model = resolve_model(model, backend)
-    return reveal_image(model.reveal, as_uint8_image(stego, 3), model.secret_channels, **layout(model))
+    revealed = reveal_image(model.reveal, as_uint8_image(stego, 3), model.secret_channels, **layout(model))
+    key = keys.as_key(key)
+    return revealed if key is None else keys.unscramble(revealed, key)
 
 
 def _progress_bar() -> Progress:

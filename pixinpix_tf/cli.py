@@ -344,6 +344,14 @@ def _image_parser(command: str) -> argparse.ArgumentParser:
     parser.add_argument("--report", action="store_true",
                         help="print PSNR and SSIM of the result against the input (reveal: against --secret)")
     parser.add_argument("--allow-lossy", action="store_true", help="allow a lossy output format such as JPEG")
+    keyed = parser.add_argument_group(
+        "key", "scramble the secret with a key, so that only a reveal with the same key shows it "
+        "(pixinpix_tf.keys; never on the command line, where the process list would show it)")
+    key_source = keyed.add_mutually_exclusive_group()
+    key_source.add_argument("--key-file", metavar="FILE", help="the key is this file's bytes (without a final "
+                            "line break)")
+    key_source.add_argument("--key-env", metavar="NAME", help="the passphrase is in the environment variable NAME")
+    key_source.add_argument("--key-prompt", action="store_true", help="ask for the passphrase (not echoed)")
     if command == "hide":
         parser.add_argument("--quality", type=int, default=95,
                             help="JPEG quality of a .jpg stego image (default: 95); without --allow-lossy only for a "
@@ -368,15 +376,16 @@ def _image_command(argv: list[str] | None, command: str) -> int:
             _check_output(args.output, args.allow_lossy, args.model or api.DEFAULT_MODEL, args.quality)
         else:
             _check_output(args.output, args.allow_lossy)
+        key = _read_key(args, confirm=command == "hide")
         first = read_image(args.cover if command == "hide" else args.stego, 3)
         model = load_for(command, args.model, args.backend, args.refine if command == "hide" else 0)
         if command == "hide":
             secret = read_image(args.secret, model.secret_channels)
             result = api.hide(first, secret, model, keep_aspect=args.keep_aspect, refine_steps=args.refine,
-                              progress=args.refine > 0)
+                              progress=args.refine > 0, key=key)
             reference = first
         else:
-            result = api.reveal(first, model)
+            result = api.reveal(first, model, key=key)
             reference = None
             if args.secret:
                 reference = tiling.fit_secret(read_image(args.secret, model.secret_channels), *result.shape[:2])
@@ -389,6 +398,26 @@ def _image_command(argv: list[str] | None, command: str) -> int:
         psnr, ssim = metrics.psnr(reference, result)[0], metrics.ssim(reference, result)[0]
         print(f"{what}: PSNR {psnr:.2f} dB, SSIM {ssim:.4f}")
     return 0
+
+
+def _read_key(args, confirm: bool):
+    """The `keys.Key` that --key-file, --key-env or --key-prompt give (None: no key)."""
+    from pixinpix_tf.keys import Key
+
+    if args.key_file:
+        return Key.from_file(args.key_file)
+    if args.key_env:
+        return Key.from_env(args.key_env)
+    if not args.key_prompt:
+        return None
+    import getpass
+
+    passphrase = getpass.getpass("passphrase: ")
+    if confirm and getpass.getpass("passphrase again: ") != passphrase:
+        raise ConfigError("the two passphrases differ")
+    if not passphrase:
+        raise ConfigError("the passphrase is empty")
+    return Key(passphrase)
 
 
 def hide_main(argv: list[str] | None = None) -> int:

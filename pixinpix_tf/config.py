@@ -212,16 +212,16 @@ PRESETS: dict[str, Config] = {
     "lowbits": _FAST.replace(depth=3, base_filters=48, residual_stego=False, embed_bits=3, epochs=4,
                              learning_rate=3e-4),
     # Photos that survive JPEG: U-Nets on 4x4 pixel blocks (117k FLOP per pixel per network, a fifth of
-    # fast's depth-3 48-filter net), trained from random weights on random 64x64 crops of photo
+    # fast's depth-3 48-filter net), trained from random weights on random 128x128 crops of photo
     # folders (--cover and --secret, e.g. photos_train/), the secret carried at half its side, a
-    # texture-weighted stego loss, and the real and the differentiable JPEG (quality down to 50) in
-    # half the batches, rising over the first 2 epochs; mirrored padding, so that the networks work
-    # on whole photos (no tile grid). Our best run went on at 128x128 crops (--image-size 128
-    # --init-from RUN) and is not good enough to ship yet (README).
-    "robust": _FAST.replace(image_size=64, batch_size=32, pixel_block=4, depth=3, base_filters=96, max_filters=192,
+    # texture-weighted stego loss, and JPEG (real and differentiable, quality down to 50) or resizing
+    # (to half and back) in half the batches, rising over the first epoch; mirrored padding, so that
+    # the networks work on whole photos (no tile grid). The shipped photo-robust model is this
+    # (scripts/photo_robust.sh; README).
+    "robust": _FAST.replace(image_size=128, batch_size=16, pixel_block=4, depth=3, base_filters=96, max_filters=192,
                             secret_scale=2, whole_image=True, mirror_padding=True, photo_crops=True,
                             stego_loss="texture",
-                            loss_weights=(10.0, 0.75), channel="jpeg", channel_ramp=2.0, epochs=20,
+                            loss_weights=(4.0, 0.75), channel="jpeg,resize", channel_ramp=1.0, epochs=8,
                             train_size=8000, test_size=256),
     # Seconds on a CPU: for smoke tests and trying the tooling, not for quality.
     "tiny": Config(

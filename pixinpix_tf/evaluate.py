@@ -173,16 +173,23 @@ def baseline_methods(bits: tuple[int, ...] = (1, 2)) -> list[PhotoMethod]:
             for codec in CODECS for k in bits]
 
 
+# What the photo rows of a model card's default hide go through: JPEG at quality 95, 90, 75 and 50,
+# resizing to half and back, noise of sigma 2 and 5.
+PHOTO_DISTORTIONS = (("jpeg", 5.0), ("jpeg", 10.0), ("jpeg", 25.0), ("jpeg", 50.0), ("resize", 0.5),
+                     ("noise", 2.0), ("noise", 5.0))
+
+
 def photo_figures(method, folder: str | Path, refine_steps: int = 0,
                   distortions: tuple[tuple[str, float], ...] = ()) -> dict:
     """Figures on a folder of PNG photos, each hiding the next (in name order), with `method`
     (a `PhotoMethod`, or a model for `model_method(model, refine_steps)`): mean stego and
-    revealed PSNR/SSIM, the lowest stego PSNR, seconds per hide, the revealed PSNR after each
+    revealed PSNR/SSIM, the lowest stego PSNR, seconds per hide, what the residual gives away
+    (`metrics.leak`, `metrics.grid_ratio` of a 32-pixel grid), the revealed PSNR after each
     (distortion name, strength) of the stego image, and each photo's figures."""
     if not isinstance(method, PhotoMethod):
         method = model_method(method, refine_steps)
     files = sorted(Path(folder).glob("*.png"))
-    columns = ["stego_psnr", "stego_ssim", "revealed_psnr", "revealed_ssim", "seconds_per_hide"]
+    columns = ["stego_psnr", "stego_ssim", "revealed_psnr", "revealed_ssim", "seconds_per_hide", "leak", "grid_ratio"]
     after = [f"{name} {DISTORTIONS[name].label(strength)}" for name, strength in distortions]
     rows = []
     for cover_file, secret_file in zip(files, files[1:] + files[:1]):
@@ -193,7 +200,8 @@ def photo_figures(method, folder: str | Path, refine_steps: int = 0,
         seconds = time.perf_counter() - start
         revealed = method.reveal(stego)
         rows.append([metrics.psnr(cover, stego)[0], metrics.ssim(cover, stego)[0],
-                     metrics.psnr(secret, revealed)[0], metrics.ssim(secret, revealed)[0], seconds]
+                     metrics.psnr(secret, revealed)[0], metrics.ssim(secret, revealed)[0], seconds,
+                     metrics.leak(cover, stego, secret)[0], metrics.grid_ratio(cover, stego)[0]]
                     + [metrics.psnr(secret, method.reveal(DISTORTIONS[name](stego[None], strength, seed=0)[0]))[0]
                        for name, strength in distortions])
     rows = np.asarray(rows, np.float64)

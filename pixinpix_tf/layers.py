@@ -1,7 +1,7 @@
 """The custom Keras objects a saved PixInPix refers to, in `keras.ops` only (no TensorFlow).
 
 Layers: `Quantize8Bit`, `AddClipped`, `EmbedLowBits`, `ReadLowBits`,
-`SpaceToDepth`, `DepthToSpace`, `MirrorPad`; the 8-bit
+`SpaceToDepth`, `DepthToSpace`, `MirrorPad`, `EnlargeBilinear`; the 8-bit
 straight-through rounding they share with stego refinement; and the training
 metrics `psnr` and `ssim`. All are registered Keras serializables, so importing
 `pixinpix_tf.model` (which imports this module) is all `keras.models.load_model`
@@ -104,6 +104,40 @@ class MirrorPad(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "size": self.size}
+
+
+@register
+class EnlargeBilinear(layers.Layer):
+    """Enlarges height and width `scale` times by bilinear interpolation (pixel centres aligned, as Keras'
+    UpSampling2D does), on images of any size: unlike UpSampling2D it exports with dynamic sides."""
+
+    def __init__(self, scale: int, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def call(self, x):
+        return self._enlarge(self._enlarge(x, axis=1), axis=2)
+
+    def _enlarge(self, x, axis: int):
+        """Output pixel i along `axis` lies at (i + 0.5) / scale - 0.5 input pixels: each of the scale
+        phases is a fixed blend of a pixel and one neighbour (the edge pixel repeated beyond the border)."""
+        padded = ops.pad(x, [(1, 1) if a == axis else (0, 0) for a in range(4)], mode="symmetric")
+        window = [slice(None)] * 4
+        before, after = (padded[tuple(window[:axis] + [part] + window[axis + 1:])]
+                         for part in (slice(None, -2), slice(2, None)))
+        phases = []
+        for phase in range(self.scale):
+            offset = (phase + 0.5) / self.scale - 0.5
+            phases.append((1 - abs(offset)) * x + abs(offset) * (before if offset < 0 else after))
+        shape = ops.shape(x)
+        return ops.reshape(ops.stack(phases, axis=axis + 1),
+                           [shape[a] * self.scale if a == axis else shape[a] for a in range(4)])
+
+    def compute_output_shape(self, shape):
+        return (shape[0], *(None if side is None else side * self.scale for side in shape[1:3]), shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
 
 
 @register

@@ -9,6 +9,10 @@ All functions take two batches (N, H, W, C) (or single HWC images) of values in
   K2 0.03, valid filtering, mean over channels (as `tf.image.ssim`).
 - `apd`: mean absolute pixel difference.
 - `rmse`: root mean squared error.
+
+Two more say what the residual stego - cover gives away (they take three batches or two):
+- `leak`: how much of the secret's structure shows in the residual;
+- `grid_ratio`: how much the residual jumps at the borders of a tile grid.
 """
 
 from __future__ import annotations
@@ -74,6 +78,40 @@ def ssim(a, b) -> np.ndarray:
     luminance = (2 * mu_a * mu_b + c1) / (mu_a**2 + mu_b**2 + c1)
     contrast_structure = (2 * cov + c2) / (var_a + var_b + c2)
     return (luminance * contrast_structure).mean(axis=(1, 2, 3), dtype=np.float64)
+
+
+def _luma(x: np.ndarray) -> np.ndarray:
+    return x.mean(axis=-1, keepdims=True)
+
+
+def leak(cover, stego, secret) -> np.ndarray:
+    """Per image, the correlation (-1..1) between where the residual is strong (|stego - cover|,
+    smoothed with a Gaussian of sigma 2) and where the secret has edges (its luma's gradient magnitude,
+    smoothed the same way). 0: the residual shows nothing of the secret's outlines."""
+    cover, stego = _batches(cover, stego)
+    secret = _batches(secret, secret)[0]
+    residual = np.abs(_luma(stego) - _luma(cover))[:, 1:, 1:]
+    luma = _luma(secret)
+    edges = np.hypot(np.diff(luma, axis=1)[:, :, 1:], np.diff(luma, axis=2)[:, 1:])
+    residual, edges = (_gaussian_filter_valid(x, size=9, sigma=2.0).reshape(len(x), -1) for x in (residual, edges))
+    residual, edges = residual - residual.mean(axis=1, keepdims=True), edges - edges.mean(axis=1, keepdims=True)
+    norms = np.sqrt((residual**2).sum(axis=1) * (edges**2).sum(axis=1))
+    return np.where(norms > 0, (residual * edges).sum(axis=1) / np.maximum(norms, 1e-12), 0.0)
+
+
+def grid_ratio(cover, stego, tile: int = 32) -> np.ndarray:
+    """Per image, how much more the residual stego - cover (luma) jumps between neighbouring pixels across
+    the borders of a `tile` grid than between other neighbours: about 1 without a grid, above 1 with seams."""
+    cover, stego = _batches(cover, stego)
+    residual = (_luma(stego) - _luma(cover))[..., 0]
+    across, other = [], []
+    for axis in (1, 2):
+        jumps = np.abs(np.diff(residual, axis=axis))
+        at_border = (np.arange(1, residual.shape[axis]) % tile) == 0
+        across.append(np.compress(at_border, jumps, axis=axis).reshape(len(jumps), -1))
+        other.append(np.compress(~at_border, jumps, axis=axis).reshape(len(jumps), -1))
+    across, other = np.concatenate(across, axis=1), np.concatenate(other, axis=1)
+    return across.mean(axis=1, dtype=np.float64) / np.maximum(other.mean(axis=1, dtype=np.float64), 1e-12)
 
 
 METRICS = {"psnr": psnr, "ssim": ssim, "apd": apd, "rmse": rmse}

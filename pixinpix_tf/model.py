@@ -19,7 +19,8 @@ from keras import layers, ops
 from pixinpix_tf.config import ModelConfig
 from pixinpix_tf.errors import ImageError
 from pixinpix_tf.images import as_float_images
-from pixinpix_tf.layers import AddClipped, DepthToSpace, EmbedLowBits, Quantize8Bit, ReadLowBits, SpaceToDepth, register
+from pixinpix_tf.layers import (AddClipped, DepthToSpace, EmbedLowBits, EnlargeBilinear, Quantize8Bit, ReadLowBits,
+                                SpaceToDepth, register)
 from pixinpix_tf.unet import unet
 
 ARCHITECTURE_FIELDS = tuple(f.name for f in dataclasses.fields(ModelConfig))
@@ -61,8 +62,7 @@ class PixInPix(keras.Model):
         seen_secret = hide_secret
         if architecture.secret_scale > 1:  # the hider carries the secret at 1/s of its side only
             seen_secret = layers.AveragePooling2D(architecture.secret_scale, name="hide_secret_pool")(seen_secret)
-            seen_secret = layers.UpSampling2D(architecture.secret_scale, interpolation="bilinear",
-                                              name="hide_secret_enlarge")(seen_secret)
+            seen_secret = EnlargeBilinear(architecture.secret_scale, name="hide_secret_enlarge")(seen_secret)
         x = layers.Concatenate(name="hide_input")([hide_cover, seen_secret])
         x = _blocked_unet(x, 3, architecture.pixel_block, name="hide", zero_output=bool(embed_bits), **unet_args)
         if embed_bits:

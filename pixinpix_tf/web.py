@@ -5,7 +5,8 @@ The page (`web/index.html`, `web/app.js`) runs the model's image graphs,
 decoded, run and encoded in the browser and never leave it. This module serves
 the page, onnxruntime-web's `dist/` folder from `web/node_modules` (`npm ci
 --ignore-scripts` in `web/`) under `/ort/`, the two graphs under `/model/` and
-what the page needs to know of the model as `/model.json`, with the
+what the page needs to know of the model and of keys (`keys.scramble_facts`) as
+`/model.json`, with the
 cross-origin isolation headers that let onnxruntime-web use threads
 (SharedArrayBuffer) and a content security policy that lets the page talk to
 this server only.
@@ -39,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pixinpix_tf
-from pixinpix_tf import loading
+from pixinpix_tf import keys, loading
 from pixinpix_tf.errors import ConfigError
 from pixinpix_tf.tiling import layout
 
@@ -147,7 +148,7 @@ def make_server(name_or_path: str | Path, host: str = "127.0.0.1", port: int = 8
     routes = {"/": web_dir / "index.html", "/index.html": web_dir / "index.html", "/app.js": web_dir / "app.js",
               **{f"/model/{name}": folder / name for name in IMAGE_GRAPHS}}
     ort = web_dir / ORT_DIST
-    model_json = json.dumps(model).encode()
+    model_json = json.dumps({**model, "key": keys.scramble_facts()}).encode()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):

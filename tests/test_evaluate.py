@@ -37,6 +37,26 @@ def test_ssim_matches_tensorflow():
     np.testing.assert_allclose(metrics.ssim(IMAGES, noisy), expected, atol=1e-4)
 
 
+def test_the_leak_score_sees_a_residual_that_traces_the_secrets_outlines_and_not_one_of_noise():
+    cover = np.full((96, 128, 3), 120.0)
+    secret = np.zeros((96, 128, 3))
+    secret[30:70, 40:90] = 255  # a bright rectangle: its outline is the secret's structure
+    outline = np.zeros((96, 128, 1))
+    outline[29:32, 39:91] = outline[68:71, 39:91] = outline[29:71, 39:42] = outline[29:71, 88:91] = 6
+    noise = RNG.normal(0, 3, cover.shape)
+    assert metrics.leak(cover, cover + outline + noise, secret)[0] > 0.5
+    assert abs(metrics.leak(cover, cover + noise, secret)[0]) < 0.1
+
+
+def test_the_grid_ratio_is_about_one_for_noise_and_high_for_a_residual_that_jumps_at_tile_borders():
+    cover = RNG.integers(0, 256, (128, 160, 3)).astype(np.float64)
+    noise = RNG.normal(0, 2, cover.shape)
+    tiles = np.kron(RNG.normal(0, 4, (4, 5)), np.ones((32, 32)))[..., None]  # one offset per 32x32 tile
+    assert 0.9 < metrics.grid_ratio(cover, cover + noise)[0] < 1.1
+    assert metrics.grid_ratio(cover, cover + noise + tiles)[0] > 1.5
+    assert 0.9 < metrics.grid_ratio(cover, cover + noise + tiles, tile=20)[0] < 1.3  # not this grid
+
+
 def test_summary_has_mean_and_percentiles():
     summary = metrics.summarize(np.arange(101))
     assert summary["mean"] == 50 and summary["p5"] == 5 and summary["p95"] == 95

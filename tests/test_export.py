@@ -295,9 +295,10 @@ def test_a_low_bits_model_exports_with_parity(tmp_path):
         assert parity[key] <= 1e-5
 
 
-@pytest.mark.parametrize("whole, pixel_block, mirror_padding", [(False, 1, False), (True, 1, False), (True, 4, True)])
+@pytest.mark.parametrize("whole, pixel_block, mirror_padding, secret_scale",
+                         [(False, 1, False, 1), (True, 1, False, 1), (True, 4, True, 2)])  # the last: robust's kind
 def test_the_image_graphs_take_uint8_images_of_any_size_and_match_the_python_image_handling(
-        tmp_path, whole, pixel_block, mirror_padding):
+        tmp_path, whole, pixel_block, mirror_padding, secret_scale):
     import onnxruntime as ort
 
     from pixinpix_tf.images import read_image
@@ -307,7 +308,8 @@ def test_the_image_graphs_take_uint8_images_of_any_size_and_match_the_python_ima
     from pixinpix_tf.export import onnx as onnx_export
 
     model = load_model(save_tiny_model(tmp_path / "m.keras", batch_norm=True, residual_stego=True,
-                                       pixel_block=pixel_block, mirror_padding=mirror_padding))
+                                       pixel_block=pixel_block, mirror_padding=mirror_padding,
+                                       secret_scale=secret_scale))
     model.whole_image = whole
     files = onnx_export.convert(model, tmp_path / "onnx", names=("hide_image", "reveal_image"))
     hide_session, reveal_session = (ort.InferenceSession(str(files[name]), providers=["CPUExecutionProvider"])

@@ -329,6 +329,19 @@ def test_with_secret_scale_the_hider_sees_only_the_secrets_block_means():
         PixInPix(**{**TINY_MODEL, "secret_scale": 3})  # must divide pixel_block * 2**depth = 4
 
 
+@pytest.mark.parametrize("scale", [2, 4])
+def test_the_secrets_bilinear_enlargement_is_keras_upsampling_on_any_size_even_in_a_graph(scale):
+    import tensorflow as tf
+
+    from pixinpix_tf.layers import EnlargeBilinear
+
+    images = np.random.default_rng(0).random((2, 5, 7, 3), dtype=np.float32)
+    expected = keras.layers.UpSampling2D(scale, interpolation="bilinear")(images)
+    np.testing.assert_allclose(EnlargeBilinear(scale)(images), expected, atol=1e-6)
+    traced = tf.function(EnlargeBilinear(scale), input_signature=[tf.TensorSpec((None, None, None, 3))])
+    np.testing.assert_allclose(traced(images), expected, atol=1e-6)  # sides unknown when traced, as in export
+
+
 def test_pixel_blocks_fold_into_channels_as_tensorflow_does_and_unfold_back():
     import tensorflow as tf
 

@@ -7,6 +7,7 @@ file or a lossy save path fails them.
 """
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -19,7 +20,8 @@ from pixinpix_tf.tiling import fit_secret
 from conftest import PHOTOS_DIR
 
 SAMPLES = demo.SAMPLES
-SHIPPED = ("imagenet-in-cifar10", "mnist-in-cifar10")
+SHIPPED = ("imagenet-in-cifar10", "mnist-in-cifar10", "photo-robust")
+ROBUST = "photo-robust"  # trained through JPEG; its card says which JPEG qualities it survives
 # The same files and code reproduce the card's figures to rounding; the margin absorbs only
 # the last bit of float sums in another order (onnxruntime and Keras thread counts).
 MARGIN_DB = 0.05
@@ -29,7 +31,7 @@ def figures(name: str) -> dict:
     return json.loads((loading.PRETRAINED_DIR / name / "figures.json").read_text())
 
 
-def test_both_models_ship_with_float16_weights_onnx_files_a_card_and_their_training_stages():
+def test_every_model_ships_with_float16_weights_onnx_files_a_card_and_its_training_stages():
     assert set(SHIPPED) <= set(loading.available())
     assert api.DEFAULT_MODEL in SHIPPED
     for name in SHIPPED:
@@ -37,7 +39,8 @@ def test_both_models_ship_with_float16_weights_onnx_files_a_card_and_their_train
         assert (folder / "weights.npz").stat().st_size < 20 * 2**20
         assert (folder / "onnx" / "hide.onnx").is_file() and (folder / "onnx" / "reveal.onnx").is_file()
         card = (folder / "MODEL_CARD.md").read_text()
-        assert f"`pixinpix evaluate {name}` figures (10,000 test pairs" in card and "Photos: kodak (24" in card
+        pairs = figures(name)["evaluation"]["pairs"]
+        assert f"`pixinpix evaluate {name}` figures ({pairs:,} test pairs" in card and "Photos: kodak (24" in card
         stages = json.loads((folder / "stages.json").read_text())
         assert stages[-1]["config"] == json.loads((folder / "training.json").read_text())
         assert f"for {sum(stage['epochs'] for stage in stages)} epochs" in card
@@ -117,3 +120,38 @@ def test_the_default_model_exports_to_onnx_within_the_parity_limit(tmp_path):
     parity = metadata["parity_max_abs_difference"]
     assert max(v for k, v in parity.items() if not k.endswith("_levels")) <= exporter.TOLERANCE
     assert parity["hide_image.onnx_levels"] <= 1 and parity["reveal_image.onnx_levels"] <= 1  # uint8 images
+
+
+@pytest.mark.slow
+def test_the_robust_model_gives_its_card_figures_on_kodak_photos_after_jpeg_and_resizing(tmp_path):
+    kodak = PHOTOS_DIR / "kodak"
+    if not (kodak / "kodim01.png").is_file():
+        pytest.skip(f"Kodak photos not found in {kodak} (set PIXINPIX_PHOTOS)")
+    files = sorted(kodak.glob("*.png"))[:4]
+    for file in files:
+        shutil.copy(file, tmp_path)
+    card = figures(ROBUST)["photos"]["kodak"]["0"]["per_photo"]
+    measured = evaluate.photo_figures(api.resolve_model(ROBUST), tmp_path,
+                                      distortions=evaluate.PHOTO_DISTORTIONS)["per_photo"]
+    for file in files[:-1]:  # each hides the next, as in the card (the last one hides the first here)
+        for key, value in card[file.name].items():
+            if key.startswith(("stego_psnr", "revealed_psnr", "jpeg", "resize", "noise")):
+                assert measured[file.name][key] > value - MARGIN_DB, (file.name, key)
+
+
+def test_the_robust_model_writes_a_jpeg_stego_at_the_quality_its_card_allows_and_it_still_reveals(tmp_path, capsys):
+    card = figures(ROBUST)
+    quality = card["jpeg_safe_quality"]
+    assert quality is not None, "the robust model's card says it survives no JPEG"
+    stego, revealed, low = tmp_path / "stego.jpg", tmp_path / "revealed.png", tmp_path / "low.jpg"
+    hide = ["hide", str(SAMPLES / "cover.png"), str(SAMPLES / "secret.png"), "--model", ROBUST, "-o"]
+    assert main(hide + [str(stego), "--quality", str(quality)]) == 0  # no --allow-lossy needed
+    assert main(["reveal", str(stego), "-o", str(revealed), "--model", ROBUST]) == 0
+    cover = np.asarray(Image.open(SAMPLES / "cover.png").convert("RGB"))
+    secret = fit_secret(np.asarray(Image.open(SAMPLES / "secret.png").convert("RGB")), *cover.shape[:2])
+    from_png = card["samples"]["photo pair"]["revealed_psnr"]
+    assert psnr(secret, Image.open(revealed)) > from_png - 2 * api.JPEG_SURVIVAL_LOSS_DB
+    capsys.readouterr()
+    if quality > 1:  # below the card's quality it is refused
+        assert main(hide + [str(low), "--quality", str(quality - 1)]) == 2
+        assert "destroys what photo-robust hides" in capsys.readouterr().err and not low.exists()

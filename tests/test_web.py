@@ -17,6 +17,7 @@ from pixinpix_tf.images import SAMPLES, read_image
 from pixinpix_tf.tiling import fit_secret
 
 CHROMIUM = Path("/usr/bin/chromium")
+PASSPHRASE = "ein Schlüssel, 🔑"  # not ASCII: the page encodes it as UTF-8, as pixinpix_tf.keys does
 # Chromium's own traffic off: no background, component, sync or QUIC requests on a closed network.
 CHROMIUM_ARGS = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -52,7 +53,8 @@ def test_web_without_onnxruntime_web_exits_2_with_the_npm_line(tmp_path, monkeyp
 
 @pytest.mark.slow
 @pytest.mark.skipif(browser_missing() is not None, reason=browser_missing() or "")
-def test_page_hides_and_reveals_as_python_does_and_stays_on_localhost(tmp_path, tiny_model_file, capsys):
+def test_page_hides_and_reveals_as_python_does_with_and_without_a_key_and_stays_on_localhost(
+        tmp_path, tiny_model_file, capsys):
     from playwright.sync_api import sync_playwright
 
     model = str(tiny_model_file)
@@ -87,6 +89,11 @@ def test_page_hides_and_reveals_as_python_does_and_stays_on_localhost(tmp_path, 
             stego = run("#hide", "hidden", "#download-stego", tmp_path / "stego.png")
             page.set_input_files("#stego", tmp_path / "stego.png")
             revealed = run("#reveal", "revealed", "#download-revealed", tmp_path / "revealed.png")
+            page.fill("#key", PASSPHRASE)
+            keyed_stego = run("#hide", "hidden", "#download-stego", tmp_path / "keyed-stego.png")
+            page.set_input_files("#stego", tmp_path / "keyed-stego.png")
+            keyed_revealed = run("#reveal", "revealed", "#download-revealed", tmp_path / "keyed-revealed.png")
+            page.fill("#key", "")
             page.set_input_files("#cover", tmp_path / "small.png")
             page.click("#hide")
             page.wait_for_selector("body[data-state=error]", timeout=30_000)
@@ -97,6 +104,8 @@ def test_page_hides_and_reveals_as_python_does_and_stays_on_localhost(tmp_path, 
         server.server_close()
     assert_close(stego, api.hide(cover, read_image(secret_file), model=model), "stego")
     assert_close(revealed, api.reveal(stego, model=model), "revealed")
+    assert_close(keyed_stego, api.hide(cover, read_image(secret_file), model=model, key=PASSPHRASE), "keyed stego")
+    assert_close(keyed_revealed, api.reveal(keyed_stego, model=model, key=PASSPHRASE), "keyed revealed")
     outside = {f"{url.scheme}://{url.netloc}" for url in hosts
                if url.scheme not in ("blob", "data") and url.hostname not in ("127.0.0.1", "localhost")}
     assert not outside, outside

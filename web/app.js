@@ -109,14 +109,108 @@ async function run(verb, session, feeds) {
 
 const stem = (file) => file.name.replace(/\.[^.]*$/, "");
 
+// Keyed hiding, as pixinpix_tf/keys.py specifies it (model.key has its constants): the key is
+// PBKDF2-HMAC-SHA256 of the passphrase; words of SHA-256(key || 8-byte counter) move the image's blocks
+// (each shape among its own), turn and flip them. The passphrase stays in this page.
+async function deriveKey(passphrase) {
+  const bytes = new TextEncoder().encode(passphrase);
+  const base = await crypto.subtle.importKey("raw", bytes, "PBKDF2", false, ["deriveBits"]);
+  const salt = new TextEncoder().encode(model.key.salt);
+  return new Uint8Array(await crypto.subtle.deriveBits(
+    { name: "PBKDF2", hash: "SHA-256", salt, iterations: model.key.iterations }, base, 256));
+}
+
+function keyedRandom(derived) {
+  let counter = 0, words = [];
+  const word = async () => {
+    if (!words.length) {
+      const input = new Uint8Array(derived.length + 8);
+      input.set(derived);
+      new DataView(input.buffer).setBigUint64(derived.length, BigInt(counter++));
+      const digest = new DataView(await crypto.subtle.digest("SHA-256", input));
+      words = Array.from({ length: 8 }, (_, i) => digest.getUint32(4 * i)).reverse();
+    }
+    return words.pop();
+  };
+  const below = async (n) => {  // uniform in [0, n), by rejection
+    const limit = 2 ** 32 - (2 ** 32 % n);
+    for (;;) { const w = await word(); if (w < limit) return w % n; }
+  };
+  const permutation = async (n) => {  // Fisher-Yates
+    const order = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) { const j = await below(i + 1); [order[i], order[j]] = [order[j], order[i]]; }
+    return order;
+  };
+  return { below, permutation };
+}
+
+// The block moves of keys._plan: [source, destination, h, w, turns, flip] with corners as [y, x].
+async function keyPlan(derived, height, width) {
+  const block = model.key.block, groups = new Map();
+  for (let y = 0; y < height; y += block) {
+    for (let x = 0; x < width; x += block) {
+      const shape = [Math.min(block, height - y), Math.min(block, width - x)];
+      const name = shape.join(",");
+      if (!groups.has(name)) groups.set(name, { shape, corners: [] });
+      groups.get(name).corners.push([y, x]);
+    }
+  }
+  const shapes = [...groups.values()].sort((a, b) => a.shape[0] - b.shape[0] || a.shape[1] - b.shape[1]);
+  const random = keyedRandom(derived), moves = [];
+  for (const { shape: [h, w], corners } of shapes) {
+    const order = await random.permutation(corners.length);
+    for (let i = 0; i < corners.length; i++) {
+      const turns = h === w ? await random.below(4) : 2 * await random.below(2);
+      const flip = (await random.below(2)) === 1;
+      moves.push([corners[order[i]], corners[i], h, w, turns, flip]);
+    }
+  }
+  return moves;
+}
+
+// Where pixel (i, j) of an h x w source block lands in the destination block after np.rot90(block, turns)
+// (counter-clockwise quarter turns) and then a left-right flip.
+function moved(i, j, h, w, turns, flip) {
+  let [y, x, bh, bw] = [i, j, h, w];
+  for (let t = 0; t < turns; t++) [y, x, bh, bw] = [bw - 1 - x, y, bw, bh];
+  return [y, flip ? bw - 1 - x : x];
+}
+
+// keys.scramble (inverse false) or keys.unscramble (inverse true) of a uint8 HWC tensor.
+async function scramble(tensor, passphrase, inverse) {
+  const [height, width, channels] = tensor.dims;
+  const blocks = Math.ceil(height / model.key.block) * Math.ceil(width / model.key.block);
+  if (blocks < model.key.min_blocks) {
+    const side = 4 * model.key.block;
+    throw new Error(`a key scrambles ${model.key.block}x${model.key.block} blocks; a ${width}x${height} image ` +
+                    `has ${blocks}, too few to hide anything: use a cover of at least ${side}x${side}`);
+  }
+  const moves = await keyPlan(await deriveKey(passphrase), height, width);
+  const source = tensor.data, out = new Uint8Array(source.length);
+  for (const [[sy, sx], [dy, dx], h, w, turns, flip] of moves) {
+    for (let i = 0; i < h; i++) {
+      for (let j = 0; j < w; j++) {
+        const [y, x] = moved(i, j, h, w, turns, flip);
+        const [from, to] = [((sy + i) * width + sx + j) * channels, ((dy + y) * width + dx + x) * channels];
+        for (let c = 0; c < channels; c++) {
+          if (inverse) out[from + c] = source[to + c]; else out[to + c] = source[from + c];
+        }
+      }
+    }
+  }
+  return new ort.Tensor("uint8", out, tensor.dims);
+}
+
 async function hide() {
   const [coverFile, secretFile] = [$("cover").files[0], $("secret").files[0]];
   if (!coverFile || !secretFile) throw new Error("pick a cover image and a secret image");
   const [cover, secret] = [await readImage(coverFile), await readImage(secretFile)];
   checkSize("cover", cover);
   const { width, height } = cover;
-  const feeds = { cover: toTensor(cover, width, height, 3),
-                  secret: toTensor(secret, width, height, model.secret_channels) };
+  const passphrase = $("key").value;
+  let secretTensor = toTensor(secret, width, height, model.secret_channels);
+  if (passphrase) secretTensor = await scramble(secretTensor, passphrase, false);
+  const feeds = { cover: toTensor(cover, width, height, 3), secret: secretTensor };
   const [{ stego }, seconds] = await run(`Hiding in ${width}x${height}`, sessions[0], feeds);
   show(stego, $("stego-canvas"), $("download-stego"), `${stem(coverFile)}-stego.png`);
   say(`Hidden in ${seconds} s: ${width}x${height} stego image. Download it as a PNG.`, "hidden");
@@ -127,8 +221,10 @@ async function reveal() {
   if (!file) throw new Error("pick a stego PNG");
   const stego = await readImage(file);
   checkSize("stego image", stego);
-  const [{ revealed }, seconds] = await run(`Revealing ${stego.width}x${stego.height}`, sessions[1],
+  const passphrase = $("key").value;
+  const [{ revealed: scrambled }, seconds] = await run(`Revealing ${stego.width}x${stego.height}`, sessions[1],
     { stego: toTensor(stego, stego.width, stego.height, 3) });
+  const revealed = passphrase ? await scramble(scrambled, passphrase, true) : scrambled;
   show(revealed, $("revealed-canvas"), $("download-revealed"), `${stem(file).replace(/-stego$/, "")}-revealed.png`);
   say(`Revealed in ${seconds} s.`, "revealed");
 }

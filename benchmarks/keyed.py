@@ -1,0 +1,96 @@
+"""Keyed hiding: what the right key, a wrong key and no key reveal (`pixinpix_tf.keys`).
+
+For each photo folder every photo hides the next (in name order) with a model, unkeyed and keyed
+with the scramble at each `--blocks` size (keys.BLOCK is what `pixinpix hide --key-file` uses). It
+prints revealed-vs-secret PSNR and SSIM (mean over the folder) without a key, and keyed with the right
+key, a wrong key and no key. `--out` writes keyed.png (the first photo's secret, its unkeyed reveal
+and the three keyed ones side by side, per folder) and keyed.json. A key needs at least
+keys.MIN_BLOCKS blocks, so 32x32 pairs (MNIST in CIFAR-10) cannot be keyed.
+
+Example:
+    python benchmarks/keyed.py --photos ../shared/data/photos/kodak ../shared/data/photos/CBSD68 \\
+        --blocks 32 16 8 --out docs/results/keyed
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from pixinpix_tf import api, keys, metrics
+from pixinpix_tf.images import read_image
+from pixinpix_tf.tiling import fit_secret
+
+RIGHT, WRONG = keys.Key("benchmark passphrase"), keys.Key("benchmark passphrase!")
+
+
+def keyed_reveals(model, cover: np.ndarray, secret: np.ndarray, block: int) -> dict[str, np.ndarray]:
+    """The secret's reveals unkeyed, and scrambled at `block` then revealed with the right, a wrong and no key."""
+    secret = fit_secret(secret, *cover.shape[:2])
+    revealed = api.reveal(api.hide(cover, keys.scramble(secret, RIGHT, block), model), model)
+    return {"unkeyed": api.reveal(api.hide(cover, secret, model), model),
+            "right key": keys.unscramble(revealed, RIGHT, block),
+            "wrong key": keys.unscramble(revealed, WRONG, block), "no key": revealed}
+
+
+def scores(secrets: list[np.ndarray], reveals: list[dict]) -> dict[str, dict[str, float]]:
+    return {name: {"psnr": float(np.mean([metrics.psnr(s, r[name])[0] for s, r in zip(secrets, reveals)])),
+                   "ssim": float(np.mean([metrics.ssim(s, r[name])[0] for s, r in zip(secrets, reveals)]))}
+            for name in reveals[0]}
+
+
+def photo_figures(model, folder: Path, block: int) -> tuple[dict, dict]:
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".tif"))
+    images = [read_image(p) for p in paths]
+    secrets = [fit_secret(images[(i + 1) % len(images)], *image.shape[:2]) for i, image in enumerate(images)]
+    reveals = [keyed_reveals(model, cover, secret, block) for cover, secret in zip(images, secrets)]
+    return scores(secrets, reveals), {"secret": secrets[0], **reveals[0]}
+
+
+def draw(rows: list[tuple[str, dict]], path: Path, height: int = 192) -> None:
+    """Each row: the secret and its reveals side by side, scaled to `height` (nearest neighbour)."""
+    lines = []
+    for _, images in rows:
+        tiles = []
+        for image in images.values():
+            image = np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image
+            width = round(image.shape[1] * height / image.shape[0])
+            tiles += [np.asarray(Image.fromarray(image).resize((width, height), Image.NEAREST)),
+                      np.full((height, 6, 3), 255, np.uint8)]
+        lines.append(np.concatenate(tiles[:-1], axis=1))
+    width = max(line.shape[1] for line in lines)
+    padded = [np.pad(line, ((0, 6), (0, width - line.shape[1]), (0, 0)), constant_values=255) for line in lines]
+    Image.fromarray(np.concatenate(padded)[:-6]).save(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--photos", nargs="*", default=[], type=Path, help="photo folders")
+    parser.add_argument("--model", default=api.DEFAULT_MODEL, help="model for the photos (default: %(default)s)")
+    parser.add_argument("--blocks", nargs="+", type=int, default=[keys.BLOCK], help="scramble block sides")
+    parser.add_argument("--out", type=Path, help="folder for keyed.png and keyed.json")
+    args = parser.parse_args()
+    model = api.resolve_model(args.model)
+    results, rows = {}, []
+    for block in args.blocks:
+        for folder in args.photos:
+            figures, example = photo_figures(model, folder, block)
+            results[f"{folder.name}, block {block}"] = figures
+            if block == keys.BLOCK:
+                rows.append((folder.name, example))
+            line = ", ".join(f"{what} {f['psnr']:.2f} dB / {f['ssim']:.3f}" for what, f in figures.items())
+            print(f"{folder.name}, block {block}: {line}", flush=True)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "keyed.json").write_text(json.dumps(results, indent=2) + "\n")
+        if rows:
+            draw(rows, args.out / "keyed.png")
+            print(f"wrote {args.out / 'keyed.png'} (secret, unkeyed, right key, wrong key, no key)")
+
+
+if __name__ == "__main__":
+    main()
