@@ -44,7 +44,7 @@ def scores(secrets: list[np.ndarray], reveals: list[dict]) -> dict[str, dict[str
 
 
 def photo_figures(model, folder: Path, block: int) -> tuple[dict, dict]:
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".tif"))
+    paths = sorted(folder.glob("*.png"))  # the pairs of evaluate.photo_figures and the model cards
     images = [read_image(p) for p in paths]
     secrets = [fit_secret(images[(i + 1) % len(images)], *image.shape[:2]) for i, image in enumerate(images)]
     reveals = [keyed_reveals(model, cover, secret, block) for cover, secret in zip(images, secrets)]
