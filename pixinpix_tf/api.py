@@ -11,7 +11,11 @@ The policy: without `model`, `DEFAULT_MODEL`; without `refine_steps`,
 `DEFAULT_REFINE_STEPS` (0: the hiding network's stego alone); a model with
 `embed_bits` cannot be refined (`check_refine_steps`). Without refinement,
 hide and reveal run on onnxruntime when the model has ONNX files (every
-shipped model has), else on Keras; refinement needs gradients, so Keras.
+shipped model has), else on Keras; refinement needs gradients, so Keras. On
+onnxruntime, a model whose folder has the image graphs (hide_image.onnx,
+reveal_image.onnx) runs each image through them in one call, the padding,
+tiles or windows and cropping inside the graph; otherwise, and on Keras,
+`pixinpix_tf.tiling` cuts the image in Python.
 Importing this module imports neither TensorFlow nor onnxruntime.
 """
 
@@ -26,7 +30,7 @@ import numpy as np
 from pixinpix_tf import keys, loading
 from pixinpix_tf.errors import ConfigError, ModelError
 from pixinpix_tf.images import as_float_images, as_uint8_image
-from pixinpix_tf.tiling import Progress, fit_secret, hide_image, layout, reveal_image
+from pixinpix_tf.tiling import Progress, check_size, fit_secret, hide_image, layout, reveal_image
 
 __all__ = ["hide", "reveal", "resolve_model", "DEFAULT_MODEL", "DEFAULT_REFINE_STEPS", "BACKENDS"]
 
@@ -123,7 +127,8 @@ def hide(cover, secret, model=None, keep_aspect: bool = False, refine_steps: int
             steps (`pixinpix_tf.refine`, Keras only): a better revealed secret for more time;
             None: DEFAULT_REFINE_STEPS.
         backend: `auto`, `onnx` or `keras` (see `choose_backend`), for a model given by name.
-        progress: show a progress bar over the cover's tiles (or a `tiling.Progress` callback).
+        progress: show a progress bar over the cover's tiles (or a `tiling.Progress` callback); through
+            the image graphs, which run as one call, it goes from (0, 1) to (1, 1).
         key: a `keys.Key` or a passphrase: the secret is scrambled with it before it is hidden
             (`pixinpix_tf.keys`), so only `reveal` with the same key shows it.
     """
@@ -131,10 +136,20 @@ def hide(cover, secret, model=None, keep_aspect: bool = False, refine_steps: int
     model = resolve_model(model, backend, steps)
     check_refine_steps(model, steps)
     cover, secret = as_uint8_image(cover, 3), as_uint8_image(secret, model.secret_channels)
+    check_size(cover, layout(model)["tile"], "cover")
+    secret = fit_secret(secret, *cover.shape[:2], keep_aspect)
     if (key := keys.as_key(key)) is not None:
-        secret = keys.scramble(fit_secret(secret, *cover.shape[:2], keep_aspect), key)
+        secret = keys.scramble(secret, key)
+    progress = _progress_bar() if progress is True else progress or None
+    if _image_graphs(model, steps):
+        if progress:
+            progress(0, 1)
+        stego = model.hide_image(cover, secret)
+        if progress:
+            progress(1, 1)
+        return stego
     return hide_image(functools.partial(hide_tiles, model, refine_steps=steps), cover, secret, **layout(model),
-                      keep_aspect=keep_aspect, progress=_progress_bar() if progress is True else progress or None)
+                      progress=progress)
 
 
 def reveal(stego, model=None, backend: str = "auto", key=None) -> np.ndarray:
@@ -144,9 +159,19 @@ def reveal(stego, model=None, backend: str = "auto", key=None) -> np.ndarray:
     another key or none, the secret stays scrambled).
     """
     model = resolve_model(model, backend)
-    revealed = reveal_image(model.reveal, as_uint8_image(stego, 3), model.secret_channels, **layout(model))
+    stego = as_uint8_image(stego, 3)
+    check_size(stego, layout(model)["tile"], "stego image")
+    if _image_graphs(model):
+        revealed = model.reveal_image(stego)
+    else:
+        revealed = reveal_image(model.reveal, stego, model.secret_channels, **layout(model))
     key = keys.as_key(key)
     return revealed if key is None else keys.unscramble(revealed, key)
+
+
+def _image_graphs(model, refine_steps: int = 0) -> bool:
+    """Whether `model` runs this job through its image graphs (an onnxruntime model that has them)."""
+    return getattr(model, "image_graphs", False) and not refine_steps
 
 
 def _progress_bar() -> Progress:

@@ -217,6 +217,12 @@ def steganalyse_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cover", default="cifar10", help="cover source (default: cifar10)")
     parser.add_argument("--secret", default="tiny_imagenet32", help="secret source (default: tiny_imagenet32)")
     parser.add_argument("--data-dir", help="tfds data directory (default: tfds' default, honours TFDS_DATA_DIR)")
+    parser.add_argument("--secret-side", type=float, nargs="+", default=[1.0],
+                        help="payloads: hide the secret at these fractions of its side length (default: 1; "
+                        "e.g. 1 0.5 0.25)")
+    parser.add_argument("--photos", nargs="+", help="photo folders: hide whole photos (each hiding the next) and "
+                        "detect on crops of them, trained on some photos' crops and tested on the others' "
+                        "(instead of --num test pairs)")
     parser.add_argument("--out", help="write the figures to this JSON file")
     args = parser.parse_args(argv)
     if args.num < 10 or args.epochs < 1:
@@ -227,7 +233,7 @@ def steganalyse_main(argv: list[str] | None = None) -> int:
         from pixinpix_tf.steganalysis import run
 
         run(args.methods, num=args.num, epochs=args.epochs, cover=args.cover, secret=args.secret,
-            data_dir=args.data_dir, out=args.out)
+            data_dir=args.data_dir, out=args.out, secret_sides=tuple(args.secret_side), photos=args.photos)
     except PixInPixError as err:
         return fail(err)
     return 0

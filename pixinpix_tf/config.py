@@ -51,6 +51,10 @@ class ModelConfig:
     pixel_block: int = _field(1, "b > 1: both U-Nets run on b x b blocks of pixels folded into channels (space to "
                               "depth): b*b times fewer positions, so far fewer FLOPs per pixel; 8 aligns them "
                               "with JPEG's 8x8 blocks")
+    texture_mask: float = _field(0.0, "f in (0, 1]: the hider's change to the cover is bounded to 16 levels and "
+                                 "scaled, pixel by pixel, by how textured the cover is there (layers.TextureMask): "
+                                 "f on flat areas, 1 where texture hides a change, so nothing shows on skies and "
+                                 "gradients; needs residual_stego. 0: off")
 
     @property
     def side_multiple(self) -> int:
@@ -72,6 +76,10 @@ class ModelConfig:
         if self.secret_scale < 1 or self.side_multiple % self.secret_scale:
             raise ConfigError(f"secret_scale must divide pixel_block * 2**depth = {self.side_multiple} (every side "
                               f"the networks see is a multiple of it), got {self.secret_scale}")
+        if not 0 <= self.texture_mask <= 1:
+            raise ConfigError(f"texture_mask must be in [0, 1], got {self.texture_mask}")
+        if self.texture_mask and not self.residual_stego:
+            raise ConfigError("texture_mask scales the hider's change to the cover: use it with residual_stego")
         if self.secret_channels not in (1, 3):
             raise ConfigError(f"secret_channels must be 1 or 3, got {self.secret_channels}")
         step = self.side_multiple
@@ -115,6 +123,9 @@ class Config:
                                     "weights (none: both)")
     channel: str = _field("", "distortions the stego image goes through in training, comma-separated, from "
                           + ", ".join(CHANNEL_DISTORTIONS) + " (channel.Channel; empty: none)")
+    adversary: float = _field(0.0, "w > 0: a steganalyser (detector.detector) learns beside the networks to tell "
+                              "the 8-bit stego images from their covers, and the hider learns to fool it, with "
+                              "weight w on the detector's loss (train.with_adversary); 0: none")
     channel_ramp: float = _field(0.0, "epochs over which the channel's strength rises from 0 to full, mild to "
                                  "strong (0: full strength from the start)")
 
@@ -141,6 +152,8 @@ class Config:
                               f"{', '.join(CHANNEL_DISTORTIONS)}")
         if self.stego_loss not in STEGO_LOSSES:
             raise ConfigError(f"unknown stego_loss {self.stego_loss!r}; choose from {', '.join(STEGO_LOSSES)}")
+        if self.adversary < 0:
+            raise ConfigError(f"adversary must be >= 0, got {self.adversary}")
         if self.channel_ramp < 0:
             raise ConfigError(f"channel_ramp must be >= 0, got {self.channel_ramp}")
         if len(self.loss_weights) != 2 or min(self.loss_weights) < 0:
@@ -212,16 +225,17 @@ PRESETS: dict[str, Config] = {
     "lowbits": _FAST.replace(depth=3, base_filters=48, residual_stego=False, embed_bits=3, epochs=4,
                              learning_rate=3e-4),
     # Photos that survive JPEG: U-Nets on 4x4 pixel blocks (117k FLOP per pixel per network, a fifth of
-    # fast's depth-3 48-filter net), trained from random weights on random 128x128 crops of photo
-    # folders (--cover and --secret, e.g. photos_train/), the secret carried at half its side, a
-    # texture-weighted stego loss, and JPEG (real and differentiable, quality down to 50) or resizing
-    # (to half and back) in half the batches, rising over the first epoch; mirrored padding, so that
-    # the networks work on whole photos (no tile grid). The shipped photo-robust model is this
-    # (scripts/photo_robust.sh; README).
+    # fast's depth-3 48-filter net), trained on random 128x128 crops of photo folders (--cover and
+    # --secret, e.g. photos_train/), the secret carried at half its side, a texture-weighted stego loss,
+    # the change to the cover bounded and scaled down to a tenth on flat areas (texture mask 0.1: no
+    # pattern on skies and gradients), and JPEG (real and differentiable, quality down to 50) or
+    # resizing (to half and back) in half the batches, rising over the first epoch; mirrored padding, so
+    # that the networks work on whole photos (no tile grid). The shipped photo-robust model was trained
+    # in three stages, the last with this config (scripts/photo_robust.sh; its card).
     "robust": _FAST.replace(image_size=128, batch_size=16, pixel_block=4, depth=3, base_filters=96, max_filters=192,
                             secret_scale=2, whole_image=True, mirror_padding=True, photo_crops=True,
-                            stego_loss="texture",
-                            loss_weights=(4.0, 0.75), channel="jpeg,resize", channel_ramp=1.0, epochs=8,
+                            stego_loss="texture", texture_mask=0.1,
+                            loss_weights=(6.0, 0.75), channel="jpeg,resize", channel_ramp=1.0, epochs=8,
                             train_size=8000, test_size=256),
     # Seconds on a CPU: for smoke tests and trying the tooling, not for quality.
     "tiny": Config(

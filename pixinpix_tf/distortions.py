@@ -12,8 +12,11 @@ batches, and strength 0 is the identity. Strengths are in natural units:
 | `cutout` | area fraction | a random square of that area set to black |
 | `brightness` | offset (0-255 units) | every pixel + strength |
 | `contrast` | relative change | (pixel - image mean) * (1 + strength) + mean |
+| `crop` | pixels | the first `strength` rows and columns cut off: a smaller image whose origin moved |
 
-`DISTORTIONS` lists each with the strengths the evaluation reports. Only numpy
+`DISTORTIONS` lists each with the strengths the evaluation reports. Every one
+keeps the image's size but `crop` (`Distortion.keeps_size`): what a cropped stego
+reveals is compared with the secret cropped the same way. Only numpy
 and Pillow are used, so the TensorFlow-free runtime can use this module too.
 """
 
@@ -109,12 +112,18 @@ def contrast(images: np.ndarray, strength: float, rng=None) -> np.ndarray:
     return _to_uint8((x - mean) * (1 + strength) + mean)
 
 
+def crop(images: np.ndarray, strength: float, rng=None) -> np.ndarray:
+    lost = int(round(strength))
+    return images[:, lost:, lost:].copy()
+
+
 @dataclass(frozen=True)
 class Distortion:
     name: str
     fn: Callable[..., np.ndarray]
     strengths: tuple[float, ...]
     unit: str  # how a strength reads in reports
+    keeps_size: bool = True
 
     def label(self, strength: float) -> str:
         if self.name == "jpeg":
@@ -135,5 +144,6 @@ DISTORTIONS = {
         Distortion("cutout", cutout, (0.1, 0.25), "area"),
         Distortion("brightness", brightness, (5, 20), "offset"),
         Distortion("contrast", contrast, (-0.1, 0.1), "change"),
+        Distortion("crop", crop, (5,), "pixels", keeps_size=False),
     )
 }

@@ -71,7 +71,8 @@ def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, la
     """
     api.check_refine_steps(model, refine_steps)
     chunks = range(0, len(covers), 500)
-    steps = 2 + len(chunks) + sum(len(d.strengths) for d in DISTORTIONS.values()) * (
+    same_size = {name: d for name, d in DISTORTIONS.items() if d.keeps_size}  # 32x32 pairs: no crop
+    steps = 2 + len(chunks) + sum(len(d.strengths) for d in same_size.values()) * (
         1 + len(LSB_METHODS) + len(COMPRESSED_METHODS))
     progress = keras.utils.Progbar(steps, verbose=verbose, unit_name="pass")
 
@@ -89,7 +90,7 @@ def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, la
     def robustness(stego_uint8: np.ndarray, reveal_fn) -> dict:
         return {
             name: {d.label(s): metrics.compare(secrets, reveal_fn(d(stego_uint8, s, seed))) for s in d.strengths}
-            for name, d in DISTORTIONS.items()
+            for name, d in same_size.items()
         }
 
     stego = np.concatenate([hide(start) for start in chunks])
@@ -165,18 +166,22 @@ def model_method(model, refine_steps: int = 0, name: str = "PixInPix") -> PhotoM
                        lambda stego: api.reveal(stego, model))
 
 
-def baseline_methods(bits: tuple[int, ...] = (1, 2)) -> list[PhotoMethod]:
-    """The compressed-secret baselines (WebP and JPEG secrets in the k low bits) as photo methods."""
-    return [PhotoMethod(f"{codec.upper() if codec == 'jpeg' else 'WebP'} k={k}", 3,
-                        lambda cover, secret, k=k, codec=codec: compressed_hide(cover[None], secret[None], k, codec)[0],
-                        lambda stego, k=k: compressed_reveal(stego[None], k)[0])
-            for codec in CODECS for k in bits]
+def baseline_methods(bits: tuple[int, ...] = (1, 2), lsb_bits: tuple[int, ...] = (4,)) -> list[PhotoMethod]:
+    """The compressed-secret baselines (WebP and JPEG secrets in the k low bits) and LSB (the secret's
+    k top bits in the cover's k low bits) as photo methods."""
+    compressed = [PhotoMethod(f"{codec.upper() if codec == 'jpeg' else 'WebP'} k={k}", 3,
+                              lambda cover, secret, k=k, codec=codec:
+                              compressed_hide(cover[None], secret[None], k, codec)[0],
+                              lambda stego, k=k: compressed_reveal(stego[None], k)[0])
+                  for codec in CODECS for k in bits]
+    return compressed + [PhotoMethod(f"LSB k={k}", 3, lambda cover, secret, k=k: lsb_hide(cover, secret, k),
+                                     lambda stego, k=k: lsb_reveal(stego, k)) for k in lsb_bits]
 
 
 # What the photo rows of a model card's default hide go through: JPEG at quality 95, 90, 75 and 50,
-# resizing to half and back, noise of sigma 2 and 5.
+# resizing to half and back, noise of sigma 2 and 5, blur of sigma 1, and a crop of 5 rows and columns.
 PHOTO_DISTORTIONS = (("jpeg", 5.0), ("jpeg", 10.0), ("jpeg", 25.0), ("jpeg", 50.0), ("resize", 0.5),
-                     ("noise", 2.0), ("noise", 5.0))
+                     ("noise", 2.0), ("noise", 5.0), ("blur", 1.0), ("crop", 5.0))
 
 
 def photo_figures(method, folder: str | Path, refine_steps: int = 0,
@@ -184,13 +189,15 @@ def photo_figures(method, folder: str | Path, refine_steps: int = 0,
     """Figures on a folder of PNG photos, each hiding the next (in name order), with `method`
     (a `PhotoMethod`, or a model for `model_method(model, refine_steps)`): mean stego and
     revealed PSNR/SSIM, the lowest stego PSNR, seconds per hide, what the residual gives away
-    (`metrics.leak`, `metrics.grid_ratio` of a 32-pixel grid), the revealed PSNR after each
-    (distortion name, strength) of the stego image, and each photo's figures."""
+    (`metrics.leak`, `metrics.grid_ratio` of a 32-pixel grid), the revealed PSNR and SSIM after each
+    (distortion name, strength) of the stego image (after a crop, against the secret cropped alike),
+    and each photo's figures."""
     if not isinstance(method, PhotoMethod):
         method = model_method(method, refine_steps)
     files = sorted(Path(folder).glob("*.png"))
     columns = ["stego_psnr", "stego_ssim", "revealed_psnr", "revealed_ssim", "seconds_per_hide", "leak", "grid_ratio"]
     after = [f"{name} {DISTORTIONS[name].label(strength)}" for name, strength in distortions]
+    after_ssim = [f"ssim after {label}" for label in after]
     rows = []
     for cover_file, secret_file in zip(files, files[1:] + files[:1]):
         cover = read_image(cover_file, 3)
@@ -202,14 +209,27 @@ def photo_figures(method, folder: str | Path, refine_steps: int = 0,
         rows.append([metrics.psnr(cover, stego)[0], metrics.ssim(cover, stego)[0],
                      metrics.psnr(secret, revealed)[0], metrics.ssim(secret, revealed)[0], seconds,
                      metrics.leak(cover, stego, secret)[0], metrics.grid_ratio(cover, stego)[0]]
-                    + [metrics.psnr(secret, method.reveal(DISTORTIONS[name](stego[None], strength, seed=0)[0]))[0]
-                       for name, strength in distortions])
+                    + [value for name, strength in distortions
+                       for value in _revealed_after(method, stego, secret, DISTORTIONS[name], strength)])
     rows = np.asarray(rows, np.float64)
     means = rows.mean(axis=0)
+    after_means = means[len(columns):]
     return {"photos": len(files), **dict(zip(columns, map(float, means))),
             "min_stego_psnr": float(rows[:, 0].min()),
-            "revealed_psnr_after": dict(zip(after, map(float, means[len(columns):]))),
-            "per_photo": {f.name: dict(zip(columns + after, map(float, row))) for f, row in zip(files, rows)}}
+            "revealed_psnr_after": dict(zip(after, map(float, after_means[0::2]))),
+            "revealed_ssim_after": dict(zip(after, map(float, after_means[1::2]))),
+            "per_photo": {f.name: dict(zip(columns + [k for pair in zip(after, after_ssim) for k in pair],
+                                           map(float, row))) for f, row in zip(files, rows)}}
+
+
+def _revealed_after(method: PhotoMethod, stego: np.ndarray, secret: np.ndarray, distortion, strength: float):
+    """Revealed PSNR and SSIM after `distortion` of the stego image; a crop is scored against the secret
+    cropped alike (its rows and columns cut off the top left)."""
+    distorted = distortion(stego[None], strength, seed=0)[0]
+    cut = stego.shape[0] - distorted.shape[0]
+    target = secret[cut:, stego.shape[1] - distorted.shape[1]:]
+    revealed = method.reveal(distorted)
+    return metrics.psnr(target, revealed)[0], metrics.ssim(target, revealed)[0]
 
 
 def run(model_path: str | Path, out: str | Path, cover: str | None = None, secret: str | None = None,

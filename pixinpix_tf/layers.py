@@ -1,7 +1,8 @@
 """The custom Keras objects a saved PixInPix refers to, in `keras.ops` only (no TensorFlow).
 
 Layers: `Quantize8Bit`, `AddClipped`, `EmbedLowBits`, `ReadLowBits`,
-`SpaceToDepth`, `DepthToSpace`, `MirrorPad`, `EnlargeBilinear`; the 8-bit
+`SpaceToDepth`, `DepthToSpace`, `MirrorPad`, `EnlargeBilinear`, `TextureMask`,
+`GradientReversal`; the 8-bit
 straight-through rounding they share with stego refinement; and the training
 metrics `psnr` and `ssim`. All are registered Keras serializables, so importing
 `pixinpix_tf.model` (which imports this module) is all `keras.models.load_model`
@@ -184,6 +185,76 @@ class DepthToSpace(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "block": self.block}
+
+
+@register
+class TextureMask(layers.Layer):
+    """`[cover, change]` -> the change bounded and scaled by how well the cover's texture hides it.
+
+    The change is first bounded smoothly to MAX_CHANGE_LEVELS 8-bit levels (`b * tanh(change / b)`:
+    small changes pass unchanged), then scaled, pixel by pixel, by the cover's texture: the standard
+    deviation of its luma over 3x3 pixels, in 8-bit levels, at its smallest over the 3x3 pixels
+    around (so a flat pixel beside an edge counts as flat), divided by FULL_TEXTURE_LEVELS and
+    clipped to [`floor`, 1]. On a flat area the hider can thus move a pixel by at most
+    `floor * MAX_CHANGE_LEVELS` levels, however hard it pushes: the content-adaptive idea of HUGO,
+    WOW and S-UNIWARD as a hard limit instead of a cost.
+    """
+
+    FULL_TEXTURE_LEVELS = 6.0
+    MAX_CHANGE_LEVELS = 16.0
+
+    def __init__(self, floor: float, **kwargs):
+        super().__init__(**kwargs)
+        self.floor = floor
+
+    def call(self, inputs):
+        cover, change = ops.cast(inputs[0], "float32"), ops.cast(inputs[1], "float32")
+        bound = self.MAX_CHANGE_LEVELS / 255.0
+        return bound * ops.tanh(change / bound) * texture_scale(cover, self.floor, self.FULL_TEXTURE_LEVELS)
+
+    def get_config(self):
+        return {**super().get_config(), "floor": self.floor}
+
+
+def texture_scale(cover, floor: float, full_levels: float):
+    """(N, H, W, 1) in [floor, 1]: `TextureMask`'s scale for covers in [0, 1]."""
+    luma = ops.mean(cover, axis=-1, keepdims=True) * 255.0
+    mean = ops.average_pool(luma, 3, strides=1, padding="same")
+    spread = ops.sqrt(ops.maximum(ops.average_pool(luma**2, 3, strides=1, padding="same") - mean**2, 0.0) + 1e-6)
+    spread = -ops.max_pool(-spread, 3, strides=1, padding="same")
+    return ops.clip(spread / full_levels, floor, 1.0)
+
+
+@register
+class GradientReversal(layers.Layer):
+    """The identity forward; backward, the gradient times -`scale`. Between the hider and a detector
+    trained to find its stego images, it makes the hider learn to fool the detector (as in
+    domain-adversarial training) with one loss and one optimizer."""
+
+    def __init__(self, scale: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def call(self, x):
+        return -self.scale * x + ops.stop_gradient((1.0 + self.scale) * x)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
+@register
+def detection_loss(y_true, y_pred):
+    """Keras loss of a detector's logits (N, 2) for [cover, stego] pairs: binary cross-entropy against
+    "cover" for column 0 and "stego" for column 1 (`y_true` is not read)."""
+    labels = ops.broadcast_to(ops.convert_to_tensor([[0.0, 1.0]]), ops.shape(y_pred))
+    return ops.mean(ops.binary_crossentropy(labels, ops.cast(y_pred, "float32"), from_logits=True), axis=-1)
+
+
+@register
+def detector_accuracy(y_true, y_pred):
+    """The share of covers (column 0) and stego images (column 1) a detector's logits (N, 2) call right."""
+    right = ops.concatenate([ops.cast(y_pred[:, :1] < 0, "float32"), ops.cast(y_pred[:, 1:] > 0, "float32")], axis=-1)
+    return ops.mean(right, axis=-1)
 
 
 @register

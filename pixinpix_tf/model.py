@@ -20,7 +20,7 @@ from pixinpix_tf.config import ModelConfig
 from pixinpix_tf.errors import ImageError
 from pixinpix_tf.images import as_float_images
 from pixinpix_tf.layers import (AddClipped, DepthToSpace, EmbedLowBits, EnlargeBilinear, Quantize8Bit, ReadLowBits,
-                                SpaceToDepth, register)
+                                SpaceToDepth, TextureMask, register)
 from pixinpix_tf.unet import unet
 
 ARCHITECTURE_FIELDS = tuple(f.name for f in dataclasses.fields(ModelConfig))
@@ -72,6 +72,8 @@ class PixInPix(keras.Model):
             code = AddClipped(dtype="float32", name="hide_code")([secret_rgb, x])
             stego = EmbedLowBits(embed_bits, dtype="float32", name="stego")([hide_cover, code])
         elif architecture.residual_stego:
+            if architecture.texture_mask:
+                x = TextureMask(architecture.texture_mask, dtype="float32", name="hide_texture_mask")([hide_cover, x])
             stego = AddClipped(dtype="float32", name="stego")([hide_cover, x])
         else:
             stego = layers.Activation("sigmoid", dtype="float32", name="stego")(x)

@@ -91,7 +91,7 @@ def plot_robustness(results: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = list(DISTORTIONS)
+    names = [name for name, distortion in DISTORTIONS.items() if distortion.keeps_size]  # as evaluate_arrays
     columns = 4
     rows = -(-len(names) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3 * rows), sharey=True, squeeze=False)

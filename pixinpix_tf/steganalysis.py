@@ -1,9 +1,6 @@
 """Steganalysis: how well a small CNN tells a method's stego images from covers it never saw.
 
-The detector is XuNet-like: a fixed 5x5 high-pass filter (the "KV" kernel of the
-SRM filter set) on each colour channel, which removes the image content and keeps
-the noise where hidden data lives, then three blocks of 3x3 convolution, batch
-norm, ReLU and 2x2 average pooling, global average pooling and one logit. It is
+The detector is `detector.detector` (XuNet-like, with a fixed high-pass front). It is
 trained with Adam on covers and the stego images of the same covers, and tested
 on other covers and their stego images: accuracy (at probability 0.5; 50% is
 chance) and ROC AUC.
@@ -11,6 +8,14 @@ chance) and ROC AUC.
 Methods are named `lsbK` (the secret's top K bits in the cover's low K bits),
 `webpK` (a WebP-compressed secret in the low K bits, `baselines.compressed_hide`),
 or a model as `--model` takes it (a shipped name, run directory, .keras file).
+
+Payload: `secret_side` s < 1 hides the secret at s of its side length (s*s of its
+pixels): LSB writes it into the first values of the cover only, WebP compresses
+the smaller image, a network hides it enlarged back to the cover's size (a
+smoother secret, so less to carry). Photos: `photos` hides whole photos as
+`pixinpix hide` does (each photo hiding the next) and the detector sees
+PHOTO_CROP-pixel crops of them, trained on the crops of some photos and tested on
+the crops of the others.
 """
 
 from __future__ import annotations
@@ -25,51 +30,68 @@ import numpy as np
 from pixinpix_tf import api, metrics
 from pixinpix_tf.baselines import compressed_hide, lsb_hide
 from pixinpix_tf.config import get_preset
+from pixinpix_tf.detector import detector
 from pixinpix_tf.errors import ConfigError
 from pixinpix_tf.evaluate import test_pairs
-from pixinpix_tf.images import to_uint8
+from pixinpix_tf.images import read_image, to_uint8
 from pixinpix_tf.report import write_atomic
+from pixinpix_tf.tiling import fit_secret
 
-HIGH_PASS = np.array([[-1, 2, -2, 2, -1], [2, -6, 8, -6, 2], [-2, 8, -12, 8, -2], [2, -6, 8, -6, 2],
-                      [-1, 2, -2, 2, -1]], np.float32) / 12.0
 TRAIN_FRACTION = 0.8  # of the covers (with their stego images) for training; the rest test
+PHOTO_CROP = 64  # side of the crops of whole photos the detector sees
 Hider = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (uint8 covers, uint8 secrets) -> uint8 stego images
 
 
-def detector(channels: int = 3, filters: int = 32) -> keras.Model:
-    """The steganalyser: uint8-range float images (N, H, W, channels) -> logit that the image is stego."""
-    images = keras.Input((None, None, channels))
-    kernel = np.zeros((5, 5, channels, 1), np.float32)
-    kernel[..., 0] = HIGH_PASS[..., None]
-    x = keras.layers.DepthwiseConv2D(5, padding="same", use_bias=False, trainable=False, name="high_pass",
-                                     depthwise_initializer=keras.initializers.Constant(kernel))(images)
-    for block in range(3):
-        x = keras.layers.Conv2D(filters * 2**block, 3, padding="same", use_bias=False)(x)
-        x = keras.layers.BatchNormalization()(x)
-        x = keras.layers.ReLU()(x)
-        x = keras.layers.AveragePooling2D(2)(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    return keras.Model(images, keras.layers.Dense(1)(x), name="steganalyser")
-
-
-def hider(method: str) -> tuple[Hider, int]:
-    """The hiding function a method name names, and the secret channels it takes."""
-    for prefix, hide in (("lsb", lsb_hide), ("webp", compressed_hide)):
+def hider(method: str, secret_side: float = 1.0, photos: bool = False) -> tuple[Hider, int]:
+    """The hiding function a method name names, and the secret channels it takes: on batches of
+    same-size images, or with `photos` on one whole photo at a time (a model through `api.hide`).
+    `secret_side` < 1: the secret is hidden at that fraction of its side length (module docstring)."""
+    for prefix, hide in (("lsb", _lsb_prefix), ("webp", compressed_hide)):
         if method.startswith(prefix) and method[len(prefix):].isdigit():
             bits = int(method[len(prefix):])
             if not 1 <= bits <= 8:
                 raise ConfigError(f"{method}: the number of bits must be 1..8")
-            return (lambda covers, secrets, hide=hide: hide(covers, secrets, bits)), 3
+
+            def batch_hide(covers, secrets, hide=hide):
+                return hide(covers, shrink(secrets, secret_side), bits)
+
+            if photos:
+                return (lambda cover, secret: batch_hide(cover[None], secret[None])[0]), 3
+            return batch_hide, 3
     model = api.resolve_model(method)
-    return (lambda covers, secrets: to_uint8(model.hide(covers, secrets))), model.secret_channels
+
+    def enlarged(secrets):  # back to the cover's size: the network hides a smoother secret
+        return np.stack([fit_secret(small, *secrets.shape[1:3]) for small in shrink(secrets, secret_side)])
+
+    if photos:
+        return (lambda cover, secret: api.hide(cover, enlarged(secret[None])[0], model)), model.secret_channels
+    return (lambda covers, secrets: to_uint8(model.hide(covers, enlarged(secrets)))), model.secret_channels
+
+
+def shrink(secrets: np.ndarray, side: float) -> np.ndarray:
+    """uint8 secrets (N, H, W, C) at `side` of their side length (area-averaged); side 1: unchanged."""
+    if side == 1:
+        return secrets
+    if not 0 < side < 1:
+        raise ConfigError(f"the secret's side must be in (0, 1], got {side}")
+    height, width = (max(1, round(n * side)) for n in secrets.shape[1:3])
+    return np.stack([fit_secret(secret, height, width) for secret in secrets])
+
+
+def _lsb_prefix(covers: np.ndarray, secrets: np.ndarray, bits: int) -> np.ndarray:
+    """LSB hiding of each secret's values into the first values of its cover (all of them if the same size)."""
+    stegos = covers.copy()
+    for stego, secret in zip(stegos.reshape(len(covers), -1), secrets.reshape(len(secrets), -1)):
+        stego[: len(secret)] = lsb_hide(stego[: len(secret)], secret, bits)
+    return stegos
 
 
 def detectability(covers: np.ndarray, stegos: np.ndarray, epochs: int = 8, batch_size: int = 64,
-                  seed: int = 0, verbose: int = 0) -> dict[str, float]:
-    """Accuracy and ROC AUC of a fresh `detector` trained on the first TRAIN_FRACTION of the
-    (cover, stego) pairs and tested on the rest (covers it never saw, each with its stego image)."""
+                  seed: int = 0, verbose: int = 0, split: int | None = None) -> dict[str, float]:
+    """Accuracy and ROC AUC of a fresh `detector` trained on the first `split` (default: TRAIN_FRACTION)
+    of the (cover, stego) pairs and tested on the rest (covers it never saw, each with its stego image)."""
     keras.utils.set_random_seed(seed)
-    split = int(len(covers) * TRAIN_FRACTION)
+    split = int(len(covers) * TRAIN_FRACTION) if split is None else split
     labels = np.concatenate([np.zeros(len(covers)), np.ones(len(stegos))]).astype(np.float32)
     images = np.concatenate([covers, stegos]).astype(np.float32)
     train = np.concatenate([np.arange(split), len(covers) + np.arange(split)])
@@ -90,27 +112,63 @@ def roc_auc(cover_scores: np.ndarray, stego_scores: np.ndarray) -> float:
     return float(np.mean(difference > 0) + 0.5 * np.mean(difference == 0))
 
 
+def photo_crops(method: str, folders: list[str | Path], secret_side: float = 1.0
+                ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Covers and stego images as PHOTO_CROP-pixel crops of whole photos (every photo of `folders`, in
+    name order, hiding the next, as `pixinpix hide` does), and the number of crops from the first
+    TRAIN_FRACTION of the photos (the detector trains on those and tests on the other photos' crops)."""
+    files = sorted(f for folder in folders for f in Path(folder).glob("*.png"))
+    if len(files) < 2:
+        raise ConfigError(f"found {len(files)} PNG photos in {', '.join(map(str, folders))}; need at least 2")
+    hide, channels = hider(method, secret_side, photos=True)
+    covers, stegos, split = [], [], 0
+    for index, (cover_file, secret_file) in enumerate(zip(files, files[1:] + files[:1])):
+        cover = read_image(cover_file, 3)
+        stego = hide(cover, fit_secret(read_image(secret_file, channels), *cover.shape[:2]))
+        covers.append(_crops(cover))
+        stegos.append(_crops(stego))
+        if index < int(len(files) * TRAIN_FRACTION):
+            split += len(covers[-1])
+    return np.concatenate(covers), np.concatenate(stegos), split
+
+
+def _crops(image: np.ndarray) -> np.ndarray:
+    rows, columns = image.shape[0] // PHOTO_CROP, image.shape[1] // PHOTO_CROP
+    cut = image[: rows * PHOTO_CROP, : columns * PHOTO_CROP]
+    return cut.reshape(rows, PHOTO_CROP, columns, PHOTO_CROP, -1).swapaxes(1, 2).reshape(
+        rows * columns, PHOTO_CROP, PHOTO_CROP, -1)
+
+
 def run(methods: list[str], num: int = 10_000, epochs: int = 8, cover: str = "cifar10",
         secret: str = "tiny_imagenet32", data_dir: str | None = None, seed: int = 0,
-        out: str | Path | None = None, log: Callable[[str], None] = print) -> dict[str, dict]:
-    """`detectability` of each method's stego images of `num` fixed test pairs, with their stego PSNR;
-    written as JSON to `out` if given."""
+        out: str | Path | None = None, log: Callable[[str], None] = print,
+        secret_sides: tuple[float, ...] = (1.0,), photos: list[str | Path] | None = None) -> dict[str, dict]:
+    """`detectability` of each method's stego images, at each secret side (payload), with their stego PSNR:
+    of `num` fixed test pairs, or of crops of the whole `photos` (folders) if given. Written as JSON to
+    `out` if given, keyed by method (and `@side` for sides other than 1)."""
     cfg = get_preset("paper").replace(cover=cover, secret=secret, test_size=num, seed=seed)
+    for side in secret_sides:
+        shrink(np.zeros((1, 4, 4, 3), np.uint8), side)  # a bad side fails before any work
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
     results = {}
     for method in methods:
-        hide, channels = hider(method)
-        covers, secrets, _ = test_pairs(cfg.replace(secret_channels=channels), data_dir)
-        if len(np.unique(covers.reshape(len(covers), -1), axis=0)) < len(covers):
-            raise ConfigError(f"{cover} has fewer than {num} distinct test images: test covers would repeat "
-                              "training covers; use a smaller --num")
-        stegos = hide(covers, secrets)
-        figures = {"stego_psnr": float(np.mean(metrics.psnr(covers, stegos))),
-                   **detectability(covers, stegos, epochs=epochs, seed=seed)}
-        log(f"{method:24s} stego {figures['stego_psnr']:6.2f} dB  detector accuracy {figures['accuracy']:.1%}  "
-            f"ROC AUC {figures['auc']:.3f}")
-        results[method] = figures
-        if out:  # after each method, so a late failure keeps what was measured
-            write_atomic(Path(out), json.dumps(results, indent=2) + "\n")
+        for side in secret_sides:
+            if photos:
+                covers, stegos, split = photo_crops(method, photos, side)
+            else:
+                hide, channels = hider(method, side)
+                covers, secrets, _ = test_pairs(cfg.replace(secret_channels=channels), data_dir)
+                if len(np.unique(covers.reshape(len(covers), -1), axis=0)) < len(covers):
+                    raise ConfigError(f"{cover} has fewer than {num} distinct test images: test covers would "
+                                      "repeat training covers; use a smaller --num")
+                stegos, split = hide(covers, secrets), None
+            figures = {"stego_psnr": float(np.mean(metrics.psnr(covers, stegos))), "secret_side": side,
+                       **detectability(covers, stegos, epochs=epochs, seed=seed, split=split)}
+            name = method if side == 1 else f"{method}@{side:g}"
+            log(f"{name:28s} stego {figures['stego_psnr']:6.2f} dB  detector accuracy {figures['accuracy']:.1%}  "
+                f"ROC AUC {figures['auc']:.3f}")
+            results[name] = figures
+            if out:  # after each method, so a late failure keeps what was measured
+                write_atomic(Path(out), json.dumps(results, indent=2) + "\n")
     return results

@@ -11,8 +11,10 @@ secret is first resized to the cover's size (or fitted inside it with black
 bars, keeping its aspect ratio), so the stego image, and the revealed image,
 have exactly the cover's size: the stego PNG alone is enough to reveal.
 
-numpy and Pillow only, so the Keras model and the ONNX runtime share it: each
-passes its own `hide(covers, secrets)` / `reveal(stegos)` on float tile batches.
+numpy and Pillow only. The Keras model runs images through it, passing its
+`hide(covers, secrets)` / `reveal(stegos)` on float tile batches; the ONNX image
+graphs (`pixinpix_tf.export.onnx`) do the same inside the graph, with the same
+constants, and the onnxruntime backend runs those.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ def layout(model) -> dict:
     `model.side_multiple`)."""
     return ({"tile": model.side_multiple, "whole": True} if model.whole_image
             else {"tile": model.image_size, "whole": False})
+
+
+def check_size(image: np.ndarray, tile: int, what: str) -> None:
+    """ImageError (one line) unless `image` (the `what`: cover or stego image) is at least `tile` in each side."""
+    height, width = image.shape[:2]
+    if height < tile or width < tile:
+        raise ImageError(f"the {what} is {width}x{height}; it must be at least {tile}x{tile}")
 
 
 def fit_secret(secret: np.ndarray, height: int, width: int, keep_aspect: bool = False) -> np.ndarray:
@@ -152,10 +161,8 @@ def hide_image(hide: TileFn, cover: np.ndarray, secret: np.ndarray, tile: int = 
         whole: hide the image whole (in large overlapping windows if it is large: no tile grid)
             instead of in independent tiles; for networks trained on larger crops.
     """
-    height, width = cover.shape[:2]
-    if height < tile or width < tile:
-        raise ImageError(f"the cover is {width}x{height}; it must be at least {tile}x{tile}")
-    secret = fit_secret(secret, height, width, keep_aspect)
+    check_size(cover, tile, "cover")
+    secret = fit_secret(secret, *cover.shape[:2], keep_aspect)
     if whole:
         return _map_windows(hide, [cover, secret], 3, tile, progress)
     return _map_tiles(hide, [cover, secret], 3, tile, chunk, progress)
@@ -165,9 +172,7 @@ def reveal_image(reveal: TileFn, stego: np.ndarray, secret_channels: int, tile: 
                  chunk: int = CHUNK_TILES, whole: bool = False) -> np.ndarray:
     """The uint8 revealed secret, of the stego's size, from a uint8 HWC stego image of any size
     (`tile` and `whole` as in `hide_image`)."""
-    height, width = stego.shape[:2]
-    if height < tile or width < tile:
-        raise ImageError(f"the stego image is {width}x{height}; it must be at least {tile}x{tile}")
+    check_size(stego, tile, "stego image")
     if whole:
         return _map_windows(reveal, [stego], secret_channels, tile)
     return _map_tiles(reveal, [stego], secret_channels, tile, chunk)

@@ -27,7 +27,9 @@ from pixinpix_tf.channel import Channel, RampChannel
 from pixinpix_tf.config import STRATEGIES, Config
 from pixinpix_tf.data import make_pairs
 from pixinpix_tf.errors import ConfigError, ModelError, ModelNotFoundError, TrainingFailed
-from pixinpix_tf.layers import Quantize8Bit, psnr, ssim, texture_weighted_mse
+from pixinpix_tf.detector import detector
+from pixinpix_tf.layers import (GradientReversal, Quantize8Bit, detection_loss, detector_accuracy, psnr, ssim,
+                                texture_weighted_mse)
 from pixinpix_tf.loading import load_model
 from pixinpix_tf.model import PixInPix, grow_weights
 
@@ -61,8 +63,9 @@ def _has_chief() -> bool:
 
 
 def compile_model(model: keras.Model, cfg: Config, steps_per_epoch: int,
-                  optimizer: keras.optimizers.Optimizer | None = None) -> None:
-    """Compile with the config's optimizer (or `optimizer`), schedule, losses and PSNR/SSIM metrics."""
+                  optimizer: keras.optimizers.Optimizer | None = None, adversary: bool = False) -> None:
+    """Compile with the config's optimizer (or `optimizer`), schedule, losses and PSNR/SSIM metrics;
+    with `adversary`, also the `detected` output of `with_adversary` (weight cfg.adversary)."""
     if optimizer is None:
         learning_rate = cfg.learning_rate
         if cfg.lr_schedule == "cosine":
@@ -70,12 +73,13 @@ def compile_model(model: keras.Model, cfg: Config, steps_per_epoch: int,
             learning_rate = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=total)
         optimizer_class = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam}[cfg.optimizer]
         optimizer = optimizer_class(learning_rate=learning_rate, clipnorm=cfg.clipnorm)
-    model.compile(
-        optimizer=optimizer,
-        loss={"stego": texture_weighted_mse if cfg.stego_loss == "texture" else "mse", "revealed": "mse"},
-        loss_weights={"stego": cfg.loss_weights[0], "revealed": cfg.loss_weights[1]},
-        metrics={"stego": [psnr, ssim], "revealed": [psnr, ssim]},
-    )
+    loss = {"stego": texture_weighted_mse if cfg.stego_loss == "texture" else "mse", "revealed": "mse"}
+    loss_weights = {"stego": cfg.loss_weights[0], "revealed": cfg.loss_weights[1]}
+    metrics = {"stego": [psnr, ssim], "revealed": [psnr, ssim]}
+    if adversary:
+        loss["detected"], loss_weights["detected"], metrics["detected"] = (
+            detection_loss, cfg.adversary, [detector_accuracy])
+    model.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=metrics)
 
 
 class SaveModel(keras.callbacks.ModelCheckpoint):
@@ -99,6 +103,41 @@ def with_channel(model: PixInPix, channel: Channel) -> keras.Model:
     return keras.Model(inputs, {"stego": keras.layers.Identity(dtype="float32", name="stego")(stego),
                                 "revealed": keras.layers.Identity(dtype="float32", name="revealed")(revealed)},
                        name="pixinpix_with_channel")
+
+
+def with_adversary(fit_model: keras.Model) -> keras.Model:
+    """`fit_model` with a steganalyser beside it: the same outputs, and `detected`, the detector's
+    logits (N, 2) for each cover and its 8-bit stego image (one batch of both, so batch norm sees
+    them mixed). The stego image reaches the detector through a `GradientReversal`, so the one
+    `detection_loss` trains the detector to find stego images and the hider to fool it."""
+    inputs = {name: keras.Input(tensor.shape[1:], name=name) for name, tensor in fit_model.input.items()}
+    outputs = fit_model(inputs)
+    stego = GradientReversal(dtype="float32", name="fool_adversary")(
+        Quantize8Bit(dtype="float32", name="adversary_8bit")(outputs["stego"]))
+    logits = detector(3, name="adversary")(keras.ops.concatenate([inputs["cover"], stego], axis=0) * 255.0)
+    scores = keras.ops.transpose(keras.ops.reshape(keras.ops.cast(logits, "float32"), (2, -1)))
+    return keras.Model(inputs, {name: keras.layers.Identity(dtype="float32", name=name)(value) for name, value in
+                                {**outputs, "detected": scores}.items()}, name="pixinpix_with_adversary")
+
+
+def with_detection_targets(pairs: tf.data.Dataset) -> tf.data.Dataset:
+    """`make_pairs` batches with a (N, 2) target for `detected` (which `detection_loss` does not read)."""
+    return pairs.map(lambda inputs, targets: (inputs, {**targets, "detected": tf.zeros(
+        (tf.shape(inputs["cover"])[0], 2))}))
+
+
+class HidingLoss(keras.callbacks.Callback):
+    """Adds `val_hiding_loss`, the validation loss without the adversary's term, to each epoch's logs:
+    what the best model is chosen by when a detector trains beside the hider (its own loss rises as
+    the hider gets better at fooling it)."""
+
+    def __init__(self, adversary_weight: float):
+        super().__init__()
+        self.adversary_weight = adversary_weight
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None and "val_loss" in logs:
+            logs["val_hiding_loss"] = logs["val_loss"] - self.adversary_weight * logs["val_detected_loss"]
 
 
 class Throughput(keras.callbacks.Callback):
@@ -237,7 +276,7 @@ def _fix_keras_multi_worker(model: keras.Model, dist: tf.distribute.Strategy, ba
 
 
 # Architecture fields that change no weight's shape: a run may start from a model that differs in them.
-WEIGHTLESS_FIELDS = ("image_size", "secret_scale", "whole_image", "mirror_padding")
+WEIGHTLESS_FIELDS = ("image_size", "secret_scale", "whole_image", "mirror_padding", "texture_mask")
 
 
 def _start_model(cfg: Config):
@@ -255,12 +294,12 @@ def _start_model(cfg: Config):
     return start
 
 
-def _best_val_loss(history_csv: Path) -> float | None:
-    """The lowest val_loss recorded so far (so a resumed run keeps the true best)."""
+def _best_val_loss(history_csv: Path, monitor: str = "val_loss") -> float | None:
+    """The lowest `monitor` value recorded so far (so a resumed run keeps the true best)."""
     if not history_csv.exists():
         return None
     with history_csv.open() as f:
-        values = [float(row["val_loss"]) for row in csv.DictReader(f) if row.get("val_loss")]
+        values = [float(row[monitor]) for row in csv.DictReader(f) if row.get(monitor)]
     return min(values) if values else None
 
 
@@ -304,6 +343,8 @@ def run(cfg: Config, out: str | Path, data_dir: str | None = None, strategy: str
     workdir = out if is_chief else out / f".worker-{index}"
     train_ds = make_pairs(cfg, training=True, data_dir=data_dir)
     test_ds = make_pairs(cfg, training=False, data_dir=data_dir)
+    if cfg.adversary:
+        train_ds, test_ds = with_detection_targets(train_ds), with_detection_targets(test_ds)
     start = _start_model(cfg) if cfg.init_from else None  # checked before anything is written
     workdir.mkdir(parents=True, exist_ok=True)
     if is_chief:
@@ -323,8 +364,10 @@ def run(cfg: Config, out: str | Path, data_dir: str | None = None, strategy: str
             channel = Channel(cfg.channel_names, seed=cfg.seed, dtype="float32", name="channel") \
                 if cfg.channel_names else None
             fit_model = with_channel(model, channel) if channel else model
-            compile_model(fit_model, cfg, steps)
-            if channel:  # the saved PixInPix loads compiled, with the optimizer (and its state) that trains
+            if cfg.adversary:
+                fit_model = with_adversary(fit_model)
+            compile_model(fit_model, cfg, steps, adversary=bool(cfg.adversary))
+            if fit_model is not model:  # the saved PixInPix loads compiled, with the optimizer that trains
                 compile_model(model, cfg, steps, optimizer=fit_model.optimizer)
         probe_inputs, probe_targets = next(iter(test_ds))
         if strategy == "multi-worker":
@@ -334,17 +377,20 @@ def run(cfg: Config, out: str | Path, data_dir: str | None = None, strategy: str
         # A pool of its own, small enough to be cached after the first pass and reshuffled at each;
         # never more pairs than an epoch trains on (a small run would spend its time recalibrating).
         pool = min(RECALIBRATION_PAIRS, cfg.train_size)
-        recalibrate = (RecalibrateBatchNorm(make_pairs(cfg.replace(train_size=pool), training=True,
-                                                       data_dir=data_dir), math.ceil(pool / cfg.batch_size))
+        pool_pairs = make_pairs(cfg.replace(train_size=pool), training=True, data_dir=data_dir)
+        recalibrate = (RecalibrateBatchNorm(with_detection_targets(pool_pairs) if cfg.adversary else pool_pairs,
+                                            math.ceil(pool / cfg.batch_size))
                        if cfg.model.batch_norm and strategy == "default" else None)
+        monitor = "val_hiding_loss" if cfg.adversary else "val_loss"
         callbacks = [
             Throughput(cfg.train_size),
             keras.callbacks.TerminateOnNaN(),
             *([health] if health else []),
             *([recalibrate] if recalibrate else []),
             *([RampChannel(channel, round(cfg.channel_ramp * steps), steps)] if channel and cfg.channel_ramp else []),
-            SaveModel(model, workdir / "best.keras", monitor="val_loss", save_best_only=True,
-                      initial_value_threshold=_best_val_loss(workdir / "history.csv")),
+            *([HidingLoss(cfg.adversary)] if cfg.adversary else []),
+            SaveModel(model, workdir / "best.keras", monitor=monitor, mode="min", save_best_only=True,
+                      initial_value_threshold=_best_val_loss(workdir / "history.csv", monitor)),
             SaveModel(model, workdir / "last.keras"),
             keras.callbacks.CSVLogger(workdir / "history.csv", append=True),
             *([keras.callbacks.TensorBoard(out / "logs")] if is_chief else []),

@@ -17,13 +17,13 @@ installed wheel: the server finds it as `Path(pixinpix_tf.__file__).parent.paren
 .`), the way to use the page.
 
 The graphs: a model whose ONNX folder already has both image graphs (a `pixinpix
-export` folder) is served as it is; any other is converted once with
+export` folder, a shipped model) is served as it is; any other is converted once with
 `pixinpix_tf.export.onnx.convert` (TensorFlow and tf2onnx, the `export` extra;
 about a minute) into a per-user cache folder (`$XDG_CACHE_HOME/pixinpix/web`,
 else `~/.cache/pixinpix/web`), one folder per model and version of its weights
-file, written atomically. A shipped model's graphs store their weights in the
-precision its ONNX files do (`figures.json`), so the page computes what
-`pixinpix hide` does.
+file, written atomically. A pretrained folder's converted graphs store their
+weights in the precision its ONNX files do (`figures.json`), so the page
+computes what `pixinpix hide` does.
 """
 
 from __future__ import annotations

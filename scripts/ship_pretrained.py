@@ -1,7 +1,8 @@
 """Ship a trained run as a pretrained model of the package, with its model card.
 
 Writes pixinpix_tf/pretrained/NAME/{config.json, weights.npz, onnx/hide.onnx,
-onnx/reveal.onnx, training.json, stages.json, figures.json, MODEL_CARD.md}.
+onnx/reveal.onnx, onnx/hide_image.onnx, onnx/reveal_image.onnx, training.json,
+stages.json, figures.json, MODEL_CARD.md}.
 stages.json lists every training run behind the weights (a run may continue a
 shipped model with `pixinpix train --init-from`). The ONNX files are checked
 against Keras (8-bit outputs at most one level apart). Every figure is measured
@@ -19,6 +20,8 @@ Examples:
     python scripts/ship_pretrained.py --reship imagenet-in-cifar10 \\
         --eval-results docs/results/imagenet-in-cifar10/metrics.json \\
         --photos ../shared/data/photos/kodak ../shared/data/photos/CBSD68
+    # rewrite only a shipped model's ONNX files, their figures and the card's ONNX paragraph:
+    python scripts/ship_pretrained.py --reship imagenet-in-cifar10 --onnx-only
 """
 
 from __future__ import annotations
@@ -110,8 +113,81 @@ def network_extras(cfg: dict) -> str:
     extras = [f"{model['pixel_block']}x{model['pixel_block']} pixel blocks" if model.get("pixel_block", 1) > 1 else "",
               f"secret at 1/{model['secret_scale']} side" if model.get("secret_scale", 1) > 1 else "",
               f"{model['image_size']}x{model['image_size']} crops" if cfg.get("photo_crops") else "",
-              f"channel {cfg['channel']}" if cfg.get("channel") else ""]
+              f"channel {cfg['channel']}" if cfg.get("channel") else "",
+              f"texture mask {model['texture_mask']:g}" if model.get("texture_mask") else ""]
     return "".join(f", {extra}" for extra in extras if extra)
+
+
+def onnx_paragraph(onnx: dict) -> str:
+    """The card's paragraph on the ONNX files, from figures.json's "onnx" (`write_pretrained_onnx`)."""
+    return (f"ONNX files ({onnx['weights']} weights): `onnx/hide.onnx` and `onnx/reveal.onnx`, the networks on "
+            f"tiles, and `onnx/hide_image.onnx` and `onnx/reveal_image.onnx`, which take and give whole uint8 images "
+            f"of any size (padding, tiles or windows and cropping inside the graph) and which `pixinpix hide` and "
+            f"`reveal` run on onnxruntime. On the bundled sample photo's tiles the networks' 8-bit outputs are at "
+            f"most {onnx['hide']:g} level from Keras' for the stego ({onnx['hide_fraction_off']:.3%} of values "
+            f"differ) and {onnx['reveal']:g} for the revealed secret ({onnx['reveal_fraction_off']:.3%}); on a "
+            f"random image large enough for several chunks of tiles or windows, the image graphs' are at most "
+            f"{onnx['hide_image.onnx_levels']:g} ({onnx['hide_image.onnx_fraction_off']:.3%}) and "
+            f"{onnx['reveal_image.onnx_levels']:g} ({onnx['reveal_image.onnx_fraction_off']:.3%}) from Keras' "
+            f"through `pixinpix_tf.tiling`.")
+
+
+def reship_onnx(folder: Path) -> None:
+    """Rewrite a shipped model's onnx/ folder, figures.json's "onnx" and the card's ONNX paragraph; its other
+    figures stay (the ONNX files give Keras' 8-bit images within one level)."""
+    from pixinpix_tf.export.exporter import write_pretrained_onnx
+
+    figures = json.loads((folder / "figures.json").read_text())
+    figures["onnx"] = write_pretrained_onnx(load_model(folder), folder)
+    (folder / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
+    card = (folder / "MODEL_CARD.md").read_text().split("\n")
+    card = [onnx_paragraph(figures["onnx"]) if line.startswith("ONNX files (") else line for line in card]
+    (folder / "MODEL_CARD.md").write_text("\n".join(card))
+    print(f"{folder}: {figures['onnx']}")
+
+
+def detectability_figures(name: str, files: list[str]) -> dict:
+    """The figures of `name` (and of its smaller payloads, `name@side`) in `pixinpix steganalyse --out` files."""
+    found = {}
+    for file in files:
+        entries = json.loads(Path(file).read_text())
+        mine = {method: f for method, f in entries.items() if method == name or method.startswith(name + "@")}
+        if mine:
+            found[Path(file).as_posix()] = mine
+    return found
+
+
+def detectability_section(figures: dict) -> list[str]:
+    """The card's detectability table: a fresh detector per row (`pixinpix steganalyse`)."""
+    if not figures.get("detectability"):
+        return []
+    lines = ["## Detectability", "",
+             "A fresh CNN detector (`pixinpix steganalyse`: a fixed high-pass filter and three convolution blocks) "
+             "trained on covers and this model's stego images, tested on covers it never saw (50%: undetectable). "
+             "A secret side below 1 hides the secret at that fraction of its side (a smaller payload); the "
+             "README gives each file's command.", "",
+             "| results file | secret side | stego PSNR (dB) | detector accuracy | ROC AUC | test pairs |",
+             "|---|---|---|---|---|---|"]
+    for file, entries in figures["detectability"].items():
+        lines += [f"| `{file}` | {f.get('secret_side', 1):g} | {f['stego_psnr']:.2f} | {f['accuracy']:.1%} "
+                  f"| {f['auc']:.3f} | {f['test_pairs']:,} |" for f in entries.values()]
+    return lines
+
+
+def reship_detectability(folder: Path, files: list[str]) -> None:
+    """Rewrite figures.json's "detectability" and the card's detectability section from steganalysis files."""
+    figures = json.loads((folder / "figures.json").read_text())
+    figures["detectability"] = detectability_figures(folder.name, files)
+    (folder / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
+    card = (folder / "MODEL_CARD.md").read_text().rstrip("\n").split("\n")
+    if "## Detectability" in card:  # replace the old section, up to the next heading
+        start = card.index("## Detectability")
+        end = next((i for i in range(start + 1, len(card)) if card[i].startswith("## ")), len(card))
+        card = card[:start] + detectability_section(figures) + ([""] + card[end:] if end < len(card) else [])
+    else:
+        card += [""] + detectability_section(figures)
+    (folder / "MODEL_CARD.md").write_text("\n".join(card) + "\n")
+    print(f"{folder}: detectability from {', '.join(figures['detectability']) or 'no file naming it'}")
 
 
 def model_card(name: str, stages: list[dict], results: dict, figures: dict, size_mb: float) -> str:
@@ -121,7 +197,6 @@ def model_card(name: str, stages: list[dict], results: dict, figures: dict, size
     epochs = sum(s["epochs"] for s in stages)
     pairs = sum(s["epochs"] * s["config"]["train_size"] for s in stages)
     hours = sum(s["training_hours"] for s in stages)
-    onnx = figures["onnx"]
     lines = [
         f"# {name}", "",
         f"PixInPix twin U-Nets hiding `{cfg['secret']}` secrets in `{cfg['cover']}` covers, trained by "
@@ -130,10 +205,7 @@ def model_card(name: str, stages: list[dict], results: dict, figures: dict, size
         f"`scripts/ship_pretrained.py`. Weights are stored in float16 ({size_mb:.1f} MB); all figures below are "
         f"measured on these float16 weights, and written to `figures.json` beside this card (the tests read it).",
         "",
-        f"ONNX files (`onnx/hide.onnx`, `onnx/reveal.onnx`, {onnx['weights']} weights), which `pixinpix hide` "
-        f"and `reveal` run on onnxruntime: on the bundled sample photo's tiles their 8-bit outputs are at most "
-        f"{onnx['hide']:g} level from Keras' for the stego ({onnx['hide_fraction_off']:.2%} of values differ) and "
-        f"{onnx['reveal']:g} for the revealed secret ({onnx['reveal_fraction_off']:.2%}).", "",
+        onnx_paragraph(figures["onnx"]), "",
         *(["The secrets are `tiny_imagenet32`: Tiny ImageNet photos down-sampled to 32x32 (7,000 train, 2,000 test), "
            "a local stand-in for the paper's `imagenet_resized/32x32`, which could not be downloaded where this "
            "model was trained.", ""] if cfg["secret"].startswith("tiny_imagenet32") else []),
@@ -208,7 +280,8 @@ def model_card(name: str, stages: list[dict], results: dict, figures: dict, size
               f"{api.JPEG_SURVIVAL_LOSS_DB:g} dB worse than from the PNG, or below "
               f"{api.JPEG_SURVIVAL_FLOOR_PSNR:g} dB): "
               "`pixinpix hide` refuses a .jpg output without `--allow-lossy`."]
-    return "\n".join(lines) + "\n"
+    section = detectability_section(figures)
+    return "\n".join(lines + ([""] + section if section else [])) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -228,9 +301,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--init-run", help="the run the model this run started from (--init-from) was shipped "
                         "from, if that model has no stages.json")
     parser.add_argument("--eval-out", help="where `pixinpix evaluate` writes its outputs (default: RUN/eval-NAME)")
+    parser.add_argument("--onnx-only", action="store_true", help="with --reship: rewrite only the ONNX files, "
+                        "their figures and the card's ONNX paragraph")
+    parser.add_argument("--detectability", nargs="+", default=[], metavar="JSON",
+                        help="`pixinpix steganalyse --out` files whose rows for this model go into the card")
+    parser.add_argument("--detectability-only", action="store_true", help="with --reship: rewrite only the "
+                        "card's detectability section (and its figures) from --detectability")
     args = parser.parse_args(argv)
     if bool(args.run) == bool(args.reship) or (args.run and not args.name):
         parser.error("give a RUN with --name, or --reship NAME")
+    if args.onnx_only:
+        if not args.reship:
+            parser.error("--onnx-only goes with --reship NAME")
+        reship_onnx((Path(args.into) if args.into else PRETRAINED_DIR) / args.reship)
+        return
+    if args.detectability_only:
+        if not args.reship:
+            parser.error("--detectability-only goes with --reship NAME")
+        reship_detectability((Path(args.into) if args.into else PRETRAINED_DIR) / args.reship, args.detectability)
+        return
 
     from pixinpix_tf import evaluate
     from pixinpix_tf.export.exporter import write_pretrained_onnx
@@ -266,6 +355,7 @@ def main(argv: list[str] | None = None) -> None:
         shipped if steps else onnx_model, Path(f), refine_steps=steps,
         distortions=() if steps else evaluate.PHOTO_DISTORTIONS) for steps in steps_rows} for f in args.photos}
     figures["jpeg_safe_quality"] = jpeg_safe_quality(figures["photos"])
+    figures["detectability"] = detectability_figures(name, args.detectability)
     (folder / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
     size_mb = (folder / "weights.npz").stat().st_size / 2**20
     card = model_card(name, stages, results, figures, size_mb)

@@ -204,3 +204,46 @@ def test_a_whole_image_model_hides_and_reveals_photos_in_one_piece(tmp_path):
     stego = api.hide(cover, read_image(SAMPLES / "secret.png"), model)
     assert calls == [(1, *(-(-side // 2**model.depth) * 2**model.depth for side in cover.shape[:2]), 3)]
     assert stego.shape == cover.shape and api.reveal(stego, model).shape == cover.shape
+
+
+@pytest.fixture(scope="module")
+def onnx_pair(model_file, tmp_path_factory):
+    """The tiny model on Keras, and on onnxruntime with its network and image graphs."""
+    from pixinpix_tf.export import onnx as onnx_export
+    from pixinpix_tf.onnx_runtime import OnnxPixInPix
+
+    model = load_model(model_file)
+    folder = tmp_path_factory.mktemp("onnx")
+    onnx_export.convert(model, folder, names=("hide", "reveal", "hide_image", "reveal_image"))
+    return model, OnnxPixInPix(folder, model.get_config(), providers=["CPUExecutionProvider"])
+
+
+def test_the_onnx_backend_runs_the_image_graphs_and_gives_the_keras_backend_s_images(onnx_pair, monkeypatch):
+    model, runtime = onnx_pair
+    assert runtime.image_graphs
+    used, run_image = [], runtime._run_image
+    monkeypatch.setattr(runtime, "_run_image", lambda name, feeds: used.append(name) or run_image(name, feeds))
+    monkeypatch.setattr(runtime, "hide", None)  # the network graphs are not called: the image graphs cut the image
+    monkeypatch.setattr(runtime, "reveal", None)
+    cover, secret = read_image(SAMPLES / "cover.png")[:101, :150], read_image(SAMPLES / "secret.png")
+    steps = []
+    for options in ({}, {"keep_aspect": True, "key": "a passphrase"}):
+        stego = api.hide(cover, secret, runtime, progress=lambda *step: steps.append(step), **options)
+        expected = api.hide(cover, secret, model, **options)
+        assert stego.shape == cover.shape and stego.dtype == np.uint8
+        assert np.abs(stego.astype(int) - expected).max() <= 1 and (stego != expected).mean() < 0.01
+        revealed = api.reveal(stego, runtime, key=options.get("key"))
+        expected = api.reveal(stego, model, key=options.get("key"))
+        assert np.abs(revealed.astype(int) - expected).max() <= 1 and (revealed != expected).mean() < 0.01
+    assert used == ["hide_image", "reveal_image"] * 2
+    assert steps == [(0, 1), (1, 1)] * 2  # the graph runs as one call
+
+
+def test_a_too_small_image_is_refused_in_one_line_before_the_image_graphs_run(onnx_pair, monkeypatch):
+    _, runtime = onnx_pair
+    monkeypatch.setattr(runtime, "_run_image", None)
+    monkeypatch.setattr(api, "fit_secret", None)
+    with pytest.raises(ImageError, match="^the cover is 31x64; it must be at least 32x32$"):
+        api.hide(np.zeros((64, 31, 3), np.uint8), np.zeros((8, 8, 3), np.uint8), runtime)
+    with pytest.raises(ImageError, match="^the stego image is 64x20; it must be at least 32x32$"):
+        api.reveal(np.zeros((20, 64, 3), np.uint8), runtime)

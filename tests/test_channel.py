@@ -118,3 +118,43 @@ def test_training_through_the_channel_saves_a_plain_pixinpix_model(tmp_path, ima
 
     compiled = keras.models.load_model(tmp_path / "run" / "best.keras")
     assert compiled.compiled and compiled.optimizer.iterations.numpy() > 0  # the optimizer that trained
+
+
+def test_gradient_reversal_is_the_identity_forward_and_turns_the_gradient_back():
+    import keras
+
+    from pixinpix_tf.layers import GradientReversal, detection_loss, detector_accuracy
+
+    x = tf.constant([[0.2, -1.5, 3.0]])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = GradientReversal(0.5)(x)
+        total = tf.reduce_sum(y * tf.constant([[1.0, 2.0, 3.0]]))
+    np.testing.assert_allclose(y, x)
+    np.testing.assert_allclose(tape.gradient(total, x), [[-0.5, -1.0, -1.5]])
+    logits = np.array([[-5.0, 5.0], [5.0, -5.0]], np.float32)  # the first pair called right, the second wrong
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(detector_accuracy(None, logits)), [1.0, 0.0])
+    losses = keras.ops.convert_to_numpy(detection_loss(np.zeros_like(logits), logits))
+    assert losses[0] < 0.01 < 4 < losses[1]
+
+
+def test_training_against_an_adversary_logs_its_accuracy_and_saves_a_plain_pixinpix(tmp_path, image_folders):
+    import csv
+
+    import keras
+
+    from pixinpix_tf.config import get_preset
+    from pixinpix_tf.model import PixInPix
+    from pixinpix_tf.train import run
+
+    covers, secrets = image_folders
+    cfg = get_preset("tiny").replace(cover=covers, secret=secrets, batch_norm=True, adversary=0.01, epochs=2)
+    logs = run(cfg, tmp_path / "adv", verbose=0)
+    assert 0 <= logs["detected_detector_accuracy"] <= 1 and logs["val_hiding_loss"] < logs["val_loss"]
+    with (tmp_path / "adv" / "history.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 and all(row["val_hiding_loss"] for row in rows)
+    saved = keras.models.load_model(tmp_path / "adv" / "best.keras")
+    assert isinstance(saved, PixInPix) and "adversary" not in [layer.name for layer in saved.layers]
+    pair = {"cover": np.zeros((1, 16, 16, 3), np.float32), "secret": np.zeros((1, 16, 16, 3), np.float32)}
+    assert set(saved(pair)) == {"stego", "revealed"}

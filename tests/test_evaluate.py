@@ -107,8 +107,36 @@ def test_each_distortion_is_the_identity_at_zero_and_changes_the_image_otherwise
     np.testing.assert_array_equal(distortion(IMAGES, 0), IMAGES)
     for strength in distortion.strengths:
         distorted = distortion(IMAGES, strength)
-        assert distorted.shape == IMAGES.shape and distorted.dtype == np.uint8
-        assert not np.array_equal(distorted, IMAGES), (name, strength)
+        assert distorted.dtype == np.uint8
+        if distortion.keeps_size:
+            assert distorted.shape == IMAGES.shape and not np.array_equal(distorted, IMAGES), (name, strength)
+        else:  # a crop: the top-left rows and columns are gone, the rest is untouched
+            np.testing.assert_array_equal(distorted, IMAGES[:, int(strength):, int(strength):])
+
+
+def test_photo_figures_score_a_cropped_stego_against_the_secret_cropped_alike_with_psnr_and_ssim(tmp_path):
+    from PIL import Image
+
+    from pixinpix_tf import evaluate
+
+    y, x = np.mgrid[0:48, 0:64]
+    for i in range(2):  # smooth images, which WebP compresses into the lowest bit plane
+        image = np.stack([x * 3 + 20 * i, y * 4, (x + y) * 2], axis=-1)
+        image = image + np.random.default_rng(i).normal(0, 2, (48, 64, 3))
+        Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(tmp_path / f"p{i}.png")
+    lsb, webp = (next(m for m in evaluate.baseline_methods((1,), (4,)) if m.name == name)
+                 for name in ("LSB k=4", "WebP k=1"))
+    distortions = (("crop", 5.0), ("jpeg", 25.0))
+    for method, survives_crop in ((lsb, True), (webp, False)):
+        figures = evaluate.photo_figures(method, tmp_path, distortions=distortions)
+        assert set(figures["revealed_ssim_after"]) == set(figures["revealed_psnr_after"]) == {
+            "crop pixels 5", "jpeg quality 75"}
+        after_crop = figures["revealed_psnr_after"]["crop pixels 5"]
+        if survives_crop:  # LSB is per pixel: the crop reveals as well as the PNG
+            assert after_crop == pytest.approx(figures["revealed_psnr"], abs=0.2)
+        else:  # the byte stream is cut: a mid-grey image, no error
+            assert after_crop < figures["revealed_psnr"] - 10
+        assert figures["per_photo"]["p0.png"]["ssim after crop pixels 5"] <= 1
 
 
 def test_evaluate_on_a_tiny_mock_setup_writes_all_outputs(tmp_path, mock_tfds, capsys):
@@ -127,7 +155,8 @@ def test_evaluate_on_a_tiny_mock_setup_writes_all_outputs(tmp_path, mock_tfds, c
         for part in ("stego", "revealed"):
             assert set(results["pixinpix"][row][part]) == {"psnr", "ssim", "apd", "rmse"}
             assert set(results["pixinpix"][row][part]["psnr"]) == {"mean", "p5", "p25", "p50", "p75", "p95"}
-    assert set(results["pixinpix"]["distortions"]) == set(DISTORTIONS)
+    # every distortion but the crop, which leaves a 32x32 pair smaller than the tile (photos have it)
+    assert set(results["pixinpix"]["distortions"]) == {name for name, d in DISTORTIONS.items() if d.keeps_size}
     assert set(results["lsb"]) == {f"k={k}{variant}" for k in (1, 2, 3, 4) for variant in ("", " nearest")}
     jpeg_rows = set(results["lsb"]["k=2"]["distortions"]["jpeg"])
     assert jpeg_rows == {"quality 95", "quality 90", "quality 75", "quality 50"}

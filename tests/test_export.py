@@ -41,7 +41,7 @@ def test_layout_and_metadata(exported):
     out, metadata = exported
     assert (out / "saved_model" / "tinyrun" / "1" / "saved_model.pb").is_file()
     assert 'name: "tinyrun"' in (out / "saved_model" / "models.config").read_text()
-    for name in ("hide", "reveal", "pixinpix"):
+    for name in ("hide", "reveal", "pixinpix", "hide_image", "reveal_image"):
         assert (out / "onnx" / f"{name}.onnx").is_file()
     on_disk = json.loads((out / "metadata.json").read_text())
     assert on_disk["image_size"] == 32 and on_disk["secret_channels"] == 3 and on_disk["layout"] == "NHWC"
@@ -51,6 +51,8 @@ def test_layout_and_metadata(exported):
     for batch in (1, 5):
         for key in ("serving_default", "hide", "reveal", "hide.onnx", "reveal.onnx", "pixinpix.onnx"):
             assert parity[f"{key}@{batch}"] <= 1e-5
+    for name in ("hide_image", "reveal_image"):
+        assert parity[f"{name}.onnx_levels"] <= 1 and parity[f"{name}.onnx_fraction_off"] <= 0.01
 
 
 @pytest.mark.parametrize("batch", [1, 5])
@@ -179,8 +181,11 @@ def test_pixinpix_hide_and_reveal_run_an_export_without_importing_tensorflow_and
 
 
 def test_an_export_runs_on_onnxruntime_only_and_says_so_in_one_line(exported, tmp_path, capsys):
+    from PIL import Image
+
     out, _ = exported
     (tmp_path / "junk.png").write_bytes(b"not a png")
+    Image.new("RGB", (31, 40)).save(tmp_path / "small.png")
     cover, secret = str(SAMPLES / "cover.png"), str(SAMPLES / "secret.png")
     cases = [
         (["hide", str(tmp_path / "missing.png"), secret, "-o", str(tmp_path / "s.png"), "--model", str(out)],
@@ -188,6 +193,10 @@ def test_an_export_runs_on_onnxruntime_only_and_says_so_in_one_line(exported, tm
         (["reveal", str(tmp_path / "junk.png"), "-o", str(tmp_path / "r.png"), "--model", str(out)], "not an image"),
         (["reveal", cover, "-o", str(tmp_path / "r.png"), "--model", str(tmp_path)], "export folder"),
         (["reveal", cover, "-o", str(tmp_path / "r.jpg"), "--model", str(out)], "lossy"),
+        (["hide", str(tmp_path / "small.png"), secret, "-o", str(tmp_path / "s.png"), "--model", str(out)],
+         "the cover is 31x40; it must be at least 32x32"),
+        (["reveal", str(tmp_path / "small.png"), "-o", str(tmp_path / "r.png"), "--model", str(out)],
+         "the stego image is 31x40; it must be at least 32x32"),
         (["hide", cover, secret, "-o", str(tmp_path / "s.png"), "--model", str(out), "--refine", "3"],
          "the .keras file or run directory it was exported from"),
         (["hide", cover, secret, "-o", str(tmp_path / "s.png"), "--model", str(out), "--backend", "keras"],
@@ -197,7 +206,7 @@ def test_an_export_runs_on_onnxruntime_only_and_says_so_in_one_line(exported, tm
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1 and "Traceback" not in err, (argv, err)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.png"]  # nothing written, no temporary files
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.png", "small.png"]  # nothing written
 
 
 def test_second_export_into_the_same_version_is_refused_without_overwrite(exported, model_file, capsys):
@@ -280,8 +289,10 @@ def test_the_onnx_backend_hides_and_reveals_photos_of_any_size_like_the_keras_ba
     model = load_model(model_file)
     assert np.abs(api.hide(cover, secret, model).astype(int) - stego).max() <= 1
     assert np.abs(api.reveal(stego, model).astype(int) - api.reveal(stego, runtime)).max() <= 1
-    # The graphs take any size: the same photo hidden whole, in one piece, on both backends.
+    # The network graphs take any size: the same photo hidden whole, in one piece, on both backends
+    # (through `tiling`, as the export's image graphs cut the image in tiles).
     runtime.whole_image = model.whole_image = True
+    runtime.image_graphs = False
     whole = api.hide(cover, secret, runtime)
     assert np.abs(api.hide(cover, secret, model).astype(int) - whole).max() <= 1
     assert np.abs(api.reveal(whole, model).astype(int) - api.reveal(whole, runtime)).max() <= 1
@@ -298,15 +309,19 @@ def test_a_low_bits_model_exports_with_parity(tmp_path):
 @pytest.mark.parametrize("whole, pixel_block, mirror_padding, secret_scale",
                          [(False, 1, False, 1), (True, 1, False, 1), (True, 4, True, 2)])  # the last: robust's kind
 def test_the_image_graphs_take_uint8_images_of_any_size_and_match_the_python_image_handling(
-        tmp_path, whole, pixel_block, mirror_padding, secret_scale):
+        tmp_path, monkeypatch, whole, pixel_block, mirror_padding, secret_scale):
     import onnxruntime as ort
 
+    from pixinpix_tf import tiling
     from pixinpix_tf.images import read_image
     from pixinpix_tf.loading import load_model
-    from pixinpix_tf.tiling import fit_secret, hide_image, reveal_image
 
     from pixinpix_tf.export import onnx as onnx_export
 
+    # Small enough that these images need several chunks of tiles, or several windows (the graph takes
+    # the constants when it is built, the Python path when it runs).
+    monkeypatch.setattr(tiling, "CHUNK_TILES", 5)
+    monkeypatch.setattr(tiling, "WINDOW_PIXELS", 100 * 100)
     model = load_model(save_tiny_model(tmp_path / "m.keras", batch_norm=True, residual_stego=True,
                                        pixel_block=pixel_block, mirror_padding=mirror_padding,
                                        secret_scale=secret_scale))
@@ -314,13 +329,46 @@ def test_the_image_graphs_take_uint8_images_of_any_size_and_match_the_python_ima
     files = onnx_export.convert(model, tmp_path / "onnx", names=("hide_image", "reveal_image"))
     hide_session, reveal_session = (ort.InferenceSession(str(files[name]), providers=["CPUExecutionProvider"])
                                     for name in ("hide_image", "reveal_image"))
-    cover = read_image(SAMPLES / "cover.png")[:101, :77]  # sides that are not multiples of the tile
-    secret = fit_secret(read_image(SAMPLES / "secret.png"), *cover.shape[:2])
-    stego = hide_session.run(None, {"cover": cover, "secret": secret})[0]
-    assert stego.dtype == np.uint8 and stego.shape == cover.shape
-    tile = model.side_multiple if whole else model.image_size
-    expected = hide_image(model.hide, cover, secret, tile=tile, whole=whole)
-    assert np.abs(stego.astype(int) - expected).max() <= 1 and (stego != expected).mean() < 0.01
-    revealed = reveal_session.run(None, {"stego": stego})[0]
-    expected = reveal_image(model.reveal, stego, 3, tile=tile, whole=whole)
-    assert revealed.shape == secret.shape and np.abs(revealed.astype(int) - expected).max() <= 1
+    photo = read_image(SAMPLES / "cover.png")
+    photo, secret_photo = np.concatenate([photo, photo[:, ::-1]], axis=1), read_image(SAMPLES / "secret.png")
+    tile = tiling.layout(model)["tile"]
+    # Sides that are not multiples of the tile, in several chunks or windows (but 101 x 77 in one window;
+    # at 32 x 380, windows that see more context than the image is high).
+    for height, width in ((101, 77), (32, 380), (128, 150)):
+        cover = np.ascontiguousarray(photo[:height, :width])
+        secret = tiling.fit_secret(secret_photo, height, width)
+        windows = []
+        network = lambda *batches: windows.append(batches[0].shape) or model.hide(*batches)  # noqa: E731
+        expected = tiling.hide_image(network, cover, secret, **tiling.layout(model))
+        pieces = len(windows) if whole else -(-height // tile) * -(-width // tile) / tiling.CHUNK_TILES
+        assert pieces > 1 or (height, width) == (101, 77)
+        stego = hide_session.run(None, {"cover": cover, "secret": secret})[0]
+        assert stego.dtype == np.uint8 and stego.shape == cover.shape
+        assert np.abs(stego.astype(int) - expected).max() <= 1 and (stego != expected).mean() < 0.01
+        revealed = reveal_session.run(None, {"stego": stego})[0]
+        expected = tiling.reveal_image(model.reveal, stego, 3, **tiling.layout(model))
+        assert revealed.shape == secret.shape and np.abs(revealed.astype(int) - expected).max() <= 1
+        assert (revealed != expected).mean() < 0.01, (height, width, tile)
+
+
+@pytest.mark.parametrize("whole", [False, True])
+def test_pretrained_onnx_folders_get_the_image_graphs_checked_on_several_chunks_or_windows(
+        tmp_path, monkeypatch, whole):
+    from pixinpix_tf import tiling
+    from pixinpix_tf.loading import load_model
+
+    monkeypatch.setattr(tiling, "CHUNK_TILES", 5)
+    monkeypatch.setattr(tiling, "WINDOW_PIXELS", 100 * 100)
+    model = load_model(save_tiny_model(tmp_path / "m.keras", batch_norm=True, quantize_stego=True,
+                                       residual_stego=True))
+    model.whole_image = whole
+    height, width = exporter._image_check_shape(model)
+    tile = tiling.layout(model)["tile"]
+    assert height % tile and width % tile
+    assert (height * width > tiling.WINDOW_PIXELS if whole else -(-height // tile) * -(-width // tile) > 5)
+    report = exporter.write_pretrained_onnx(model, tmp_path)
+    assert sorted(p.name for p in (tmp_path / "onnx").iterdir()) == [
+        "hide.onnx", "hide_image.onnx", "reveal.onnx", "reveal_image.onnx"]
+    assert report["weights"] == "float16" and not list(tmp_path.glob(".export-*"))
+    for name in ("hide_image", "reveal_image"):
+        assert report[f"{name}.onnx_levels"] <= 1 and report[f"{name}.onnx_fraction_off"] < 0.05

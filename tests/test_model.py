@@ -377,3 +377,30 @@ def test_mirror_padding_changes_only_what_the_networks_see_at_the_borders():
     centre = (slice(56, 72), slice(56, 72))  # beyond the networks' reach of the borders
     np.testing.assert_allclose(a[centre], b[centre], atol=1e-5)
     assert np.abs(a[:4] - b[:4]).max() > 1e-3  # the top rows see mirrored pixels instead of zeros
+
+
+def test_the_texture_mask_bounds_the_hiders_change_and_scales_it_to_its_floor_on_flat_areas_only():
+    from pixinpix_tf.layers import TextureMask
+
+    rng = np.random.default_rng(0)
+    cover = np.full((1, 32, 32, 3), 0.5, np.float32)
+    cover[:, :, 16:] = rng.random((1, 32, 16, 3), dtype=np.float32)  # left half flat, right half texture
+    change = np.full_like(cover, 0.5 / 255)
+    masked = keras.ops.convert_to_numpy(TextureMask(0.25)([cover, change]))
+    np.testing.assert_allclose(masked[:, :, :12], 0.125 / 255, rtol=1e-3)  # flat, beyond the edge's 3x3 + 3x3 reach
+    np.testing.assert_allclose(masked[:, :, 20:], 0.5 / 255, rtol=1e-3)  # strong texture: a small change kept whole
+    pushed = keras.ops.convert_to_numpy(TextureMask(0.25)([cover, change * 1000])) * 255  # pushing hard: bounded
+    bound = TextureMask.MAX_CHANGE_LEVELS
+    assert pushed.max() <= bound and pushed[:, :, :12].max() <= bound / 4
+    model = PixInPix(residual_stego=True, texture_mask=0.25, **TINY_MODEL)
+    pair = random_pair()
+    pair["cover"][:] = 0.5  # a flat cover: the stego moves at most a quarter of what the unmasked hider asks
+    unmasked = PixInPix(residual_stego=True, **TINY_MODEL)
+    unmasked.set_weights(model.get_weights())
+    flat_change = np.abs(keras.ops.convert_to_numpy(model.hider(pair)) - 0.5)
+    free_change = np.abs(keras.ops.convert_to_numpy(unmasked.hider(pair)) - 0.5)
+    assert (flat_change <= 0.25 * free_change + 1e-6).all() and flat_change.max() > 0
+    with pytest.raises(ConfigError, match="texture_mask scales"):
+        ModelConfig(texture_mask=0.25).validate()
+    with pytest.raises(ConfigError, match=r"texture_mask must be in \[0, 1\]"):
+        ModelConfig(texture_mask=2.0, residual_stego=True).validate()

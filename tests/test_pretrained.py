@@ -155,6 +155,25 @@ def test_continuing_a_shipped_model_keeps_its_training_history_in_the_card(shipp
     assert f"| 2 x 32 | {stages[1]['training_hours']:.1f} | {stages[1]['best_epoch']} |" in card
 
 
+def test_the_card_gets_the_detectability_rows_of_its_model_and_a_reship_replaces_them(shipped, tmp_path):
+    _, folder = shipped
+    results = tmp_path / "steganalysis.json"
+    row = {"stego_psnr": 33.5, "accuracy": 0.9, "auc": 0.95, "train_pairs": 80, "test_pairs": 20}
+    results.write_text(json.dumps({"tiny-test": {**row, "secret_side": 1.0}, "tiny-test@0.5": {
+        **row, "secret_side": 0.5, "accuracy": 0.7}, "lsb1": {**row, "accuracy": 0.99}}))
+    script = import_script("ship_pretrained")
+    before = (folder / "MODEL_CARD.md").read_text()
+    for _ in range(2):  # a second reship replaces the section instead of adding another
+        script.main(["--reship", "tiny-test", "--detectability-only", "--detectability", str(results),
+                     "--into", str(folder.parent)])
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert card.startswith(before.rstrip("\n")) and card.count("## Detectability") == 1
+    assert "| 1 | 33.50 | 90.0% | 0.950 | 20 |" in card and "| 0.5 | 33.50 | 70.0% |" in card
+    assert "99.0%" not in card  # another method's row
+    assert set(json.loads((folder / "figures.json").read_text())["detectability"][results.as_posix()]) == {
+        "tiny-test", "tiny-test@0.5"}
+
+
 def test_unknown_pretrained_name_is_a_one_line_error(shipped, capsys):
     code = cli_main(["hide", str(SAMPLES / "cover.png"), str(SAMPLES / "secret.png"), "-o", "x.png",
                      "--model", "no-such-model"])

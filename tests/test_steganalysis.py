@@ -47,3 +47,55 @@ def test_the_command_prints_and_writes_each_methods_figures(tmp_path, capsys, mo
 def test_roc_auc_counts_pairs_ranked_right_and_ties_as_half():
     assert steganalysis.roc_auc(np.array([0.0, 1.0]), np.array([2.0, 3.0])) == 1.0
     assert steganalysis.roc_auc(np.array([0.0, 2.0]), np.array([1.0, 2.0])) == 0.625
+
+
+def test_a_smaller_payload_changes_fewer_values_and_the_cover_less():
+    covers = smooth_covers(6, size=32)
+    secrets = np.random.default_rng(2).integers(0, 256, covers.shape, dtype=np.uint8)
+    full, quarter = (steganalysis.hider("lsb2", side)[0](covers, secrets) for side in (1.0, 0.5))
+    changed = (quarter != covers).reshape(len(covers), -1)
+    assert not changed[:, 32 * 32 * 3 // 4:].any() and changed.any()  # only the first quarter of the values
+    assert (full != covers).reshape(len(covers), -1)[:, 32 * 32 * 3 // 4:].any()
+    webp_full, webp_quarter = (steganalysis.hider("webp1", side)[0](covers, secrets) for side in (1.0, 0.25))
+    assert np.count_nonzero(webp_quarter != covers) < np.count_nonzero(webp_full != covers)
+    assert steganalysis.shrink(secrets, 0.5).shape == (6, 16, 16, 3)
+
+
+def test_photo_crops_split_the_detectors_training_and_test_crops_by_photo(tmp_path):
+    from PIL import Image
+
+    for i in range(5):
+        Image.fromarray(smooth_covers(1, size=150, seed=i)[0]).save(tmp_path / f"p{i}.png")
+    covers, stegos, split = steganalysis.photo_crops("lsb1", [tmp_path])
+    assert covers.shape == stegos.shape == (5 * 4, 64, 64, 3)  # 150x150: 2x2 crops of 64x64 per photo
+    assert split == 4 * 4  # the crops of the first 4 photos (80%) train; the last photo's test
+    assert (covers != stegos).any() and np.abs(covers.astype(int) - stegos).max() <= 1
+
+
+def test_the_command_measures_payloads_and_photo_crops_and_refuses_a_bad_side(tmp_path, capsys):
+    from PIL import Image
+
+    for i in range(5):
+        Image.fromarray(smooth_covers(1, size=128, seed=i)[0]).save(tmp_path / f"p{i}.png")
+    out = tmp_path / "photos.json"
+    assert main(["steganalyse", "lsb1", "--photos", str(tmp_path), "--secret-side", "1", "0.5", "--epochs", "1",
+                 "--out", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert set(figures) == {"lsb1", "lsb1@0.5"} and figures["lsb1@0.5"]["secret_side"] == 0.5
+    assert figures["lsb1@0.5"]["stego_psnr"] > figures["lsb1"]["stego_psnr"]
+    capsys.readouterr()
+    assert main(["steganalyse", "lsb1", "--photos", str(tmp_path), "--secret-side", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "secret's side must be in (0, 1]" in err and err.count("\n") == 1
+
+
+def test_a_network_hides_a_smaller_secret_enlarged_back_to_the_covers_size(tiny_model_file):
+    from pixinpix_tf import api
+    from pixinpix_tf.images import to_uint8
+    from pixinpix_tf.tiling import fit_secret
+
+    covers = smooth_covers(2, size=32)
+    secrets = np.random.default_rng(3).integers(0, 256, covers.shape, dtype=np.uint8)
+    stegos = steganalysis.hider(str(tiny_model_file), 0.5)[0](covers, secrets)
+    smooth = np.stack([fit_secret(s, 32, 32) for s in steganalysis.shrink(secrets, 0.5)])
+    np.testing.assert_array_equal(stegos, to_uint8(api.resolve_model(str(tiny_model_file)).hide(covers, smooth)))
