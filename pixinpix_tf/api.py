@@ -46,7 +46,7 @@ BACKENDS = ("auto", "onnx", "keras")
 # after saving the stego image as JPEG at Q, every photo folder's secret reveals at most
 # JPEG_SURVIVAL_LOSS_DB worse than from the PNG, and above JPEG_SURVIVAL_FLOOR_PSNR (a mid-grey
 # image is at about 12.8 dB from a photo: what a destroyed secret reveals).
-JPEG_SURVIVAL_LOSS_DB = 1.0
+JPEG_SURVIVAL_LOSS_DB = 3.0
 JPEG_SURVIVAL_FLOOR_PSNR = 15.0
 
 

@@ -79,7 +79,8 @@ def shrink(secrets: np.ndarray, side: float) -> np.ndarray:
 
 
 def _lsb_prefix(covers: np.ndarray, secrets: np.ndarray, bits: int) -> np.ndarray:
-    """LSB hiding of each secret's values into the first values of its cover (all of them if the same size)."""
+    """LSB hiding of each secret's values into the first values of its cover (all of them if the same size):
+    sequential embedding, so on photo crops a smaller payload leaves the lower crops untouched."""
     stegos = covers.copy()
     for stego, secret in zip(stegos.reshape(len(covers), -1), secrets.reshape(len(secrets), -1)):
         stego[: len(secret)] = lsb_hide(stego[: len(secret)], secret, bits)

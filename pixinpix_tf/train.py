@@ -114,7 +114,7 @@ def with_adversary(fit_model: keras.Model) -> keras.Model:
     outputs = fit_model(inputs)
     stego = GradientReversal(dtype="float32", name="fool_adversary")(
         Quantize8Bit(dtype="float32", name="adversary_8bit")(outputs["stego"]))
-    logits = detector(3, name="adversary")(keras.ops.concatenate([inputs["cover"], stego], axis=0) * 255.0)
+    logits = detector(3, name="adversary", dtype="float32")(keras.ops.concatenate([inputs["cover"], stego], axis=0) * 255.0)
     scores = keras.ops.transpose(keras.ops.reshape(keras.ops.cast(logits, "float32"), (2, -1)))
     return keras.Model(inputs, {name: keras.layers.Identity(dtype="float32", name=name)(value) for name, value in
                                 {**outputs, "detected": scores}.items()}, name="pixinpix_with_adversary")
@@ -127,17 +127,19 @@ def with_detection_targets(pairs: tf.data.Dataset) -> tf.data.Dataset:
 
 
 class HidingLoss(keras.callbacks.Callback):
-    """Adds `val_hiding_loss`, the validation loss without the adversary's term, to each epoch's logs:
-    what the best model is chosen by when a detector trains beside the hider (its own loss rises as
-    the hider gets better at fooling it)."""
+    """Adds `hiding_loss` and `val_hiding_loss`, the losses without the adversary's term, to each epoch's
+    logs: what the best model is chosen by, and what `HealthCheck` watches, when a detector trains
+    beside the hider (its own loss rises as the hider gets better at fooling it)."""
 
     def __init__(self, adversary_weight: float):
         super().__init__()
         self.adversary_weight = adversary_weight
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is not None and "val_loss" in logs:
-            logs["val_hiding_loss"] = logs["val_loss"] - self.adversary_weight * logs["val_detected_loss"]
+        for prefix in ("", "val_"):
+            if logs is not None and f"{prefix}loss" in logs:
+                logs[f"{prefix}hiding_loss"] = (logs[f"{prefix}loss"]
+                                                - self.adversary_weight * logs[f"{prefix}detected_loss"])
 
 
 class Throughput(keras.callbacks.Callback):
@@ -197,7 +199,8 @@ class HealthCheck(keras.callbacks.Callback):
             self._stop(f"the revealing network collapsed to a constant output (std ratio {ratio:.3f})")
 
     def on_epoch_end(self, epoch, logs=None):
-        loss = (logs or {}).get("loss", math.nan)
+        logs = logs or {}
+        loss = logs.get("hiding_loss", logs.get("loss", math.nan))  # with an adversary, without its term
         if loss > self.max_loss_ratio * self._best_loss:
             self._stop(f"the loss diverged at epoch {epoch + 1} ({loss:.4g} vs best {self._best_loss:.4g})")
         self._best_loss = min(self._best_loss, loss)
@@ -367,7 +370,9 @@ def run(cfg: Config, out: str | Path, data_dir: str | None = None, strategy: str
             if cfg.adversary:
                 fit_model = with_adversary(fit_model)
             compile_model(fit_model, cfg, steps, adversary=bool(cfg.adversary))
-            if fit_model is not model:  # the saved PixInPix loads compiled, with the optimizer that trains
+            # The saved PixInPix loads compiled, with the optimizer that trains (with an adversary it also
+            # holds the detector's variables, so a loaded model's optimizer starts afresh, with a warning).
+            if fit_model is not model:
                 compile_model(model, cfg, steps, optimizer=fit_model.optimizer)
         probe_inputs, probe_targets = next(iter(test_ds))
         if strategy == "multi-worker":
@@ -385,10 +390,10 @@ def run(cfg: Config, out: str | Path, data_dir: str | None = None, strategy: str
         callbacks = [
             Throughput(cfg.train_size),
             keras.callbacks.TerminateOnNaN(),
+            *([HidingLoss(cfg.adversary)] if cfg.adversary else []),  # before what reads its logs
             *([health] if health else []),
             *([recalibrate] if recalibrate else []),
             *([RampChannel(channel, round(cfg.channel_ramp * steps), steps)] if channel and cfg.channel_ramp else []),
-            *([HidingLoss(cfg.adversary)] if cfg.adversary else []),
             SaveModel(model, workdir / "best.keras", monitor=monitor, mode="min", save_best_only=True,
                       initial_value_threshold=_best_val_loss(workdir / "history.csv", monitor)),
             SaveModel(model, workdir / "last.keras"),

@@ -355,7 +355,10 @@ def main(argv: list[str] | None = None) -> None:
         shipped if steps else onnx_model, Path(f), refine_steps=steps,
         distortions=() if steps else evaluate.PHOTO_DISTORTIONS) for steps in steps_rows} for f in args.photos}
     figures["jpeg_safe_quality"] = jpeg_safe_quality(figures["photos"])
-    figures["detectability"] = detectability_figures(name, args.detectability)
+    # Rows measured on other weights do not carry over to a new run's; a reship keeps them unless given new files.
+    previous = json.loads((folder / "figures.json").read_text()).get("detectability", {}) \
+        if args.reship and (folder / "figures.json").is_file() else {}
+    figures["detectability"] = detectability_figures(name, args.detectability) if args.detectability else previous
     (folder / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
     size_mb = (folder / "weights.npz").stat().st_size / 2**20
     card = model_card(name, stages, results, figures, size_mb)

@@ -306,10 +306,11 @@ def test_a_low_bits_model_exports_with_parity(tmp_path):
         assert parity[key] <= 1e-5
 
 
-@pytest.mark.parametrize("whole, pixel_block, mirror_padding, secret_scale",
-                         [(False, 1, False, 1), (True, 1, False, 1), (True, 4, True, 2)])  # the last: robust's kind
+@pytest.mark.parametrize("whole, pixel_block, mirror_padding, secret_scale, texture_mask",
+                         [(False, 1, False, 1, 0.0), (True, 1, False, 1, 0.0),
+                          (True, 4, True, 2, 0.1)])  # the last: robust's kind
 def test_the_image_graphs_take_uint8_images_of_any_size_and_match_the_python_image_handling(
-        tmp_path, monkeypatch, whole, pixel_block, mirror_padding, secret_scale):
+        tmp_path, monkeypatch, whole, pixel_block, mirror_padding, secret_scale, texture_mask):
     import onnxruntime as ort
 
     from pixinpix_tf import tiling
@@ -324,7 +325,7 @@ def test_the_image_graphs_take_uint8_images_of_any_size_and_match_the_python_ima
     monkeypatch.setattr(tiling, "WINDOW_PIXELS", 100 * 100)
     model = load_model(save_tiny_model(tmp_path / "m.keras", batch_norm=True, residual_stego=True,
                                        pixel_block=pixel_block, mirror_padding=mirror_padding,
-                                       secret_scale=secret_scale))
+                                       secret_scale=secret_scale, texture_mask=texture_mask))
     model.whole_image = whole
     files = onnx_export.convert(model, tmp_path / "onnx", names=("hide_image", "reveal_image"))
     hide_session, reveal_session = (ort.InferenceSession(str(files[name]), providers=["CPUExecutionProvider"])
