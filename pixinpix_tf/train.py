@@ -114,7 +114,8 @@ def with_adversary(fit_model: keras.Model) -> keras.Model:
     outputs = fit_model(inputs)
     stego = GradientReversal(dtype="float32", name="fool_adversary")(
         Quantize8Bit(dtype="float32", name="adversary_8bit")(outputs["stego"]))
-    logits = detector(3, name="adversary", dtype="float32")(keras.ops.concatenate([inputs["cover"], stego], axis=0) * 255.0)
+    both = keras.ops.concatenate([inputs["cover"], stego], axis=0) * 255.0
+    logits = detector(3, name="adversary", dtype="float32")(both)
     scores = keras.ops.transpose(keras.ops.reshape(keras.ops.cast(logits, "float32"), (2, -1)))
     return keras.Model(inputs, {name: keras.layers.Identity(dtype="float32", name=name)(value) for name, value in
                                 {**outputs, "detected": scores}.items()}, name="pixinpix_with_adversary")
