@@ -5,7 +5,9 @@ with the scramble at each `--blocks` size (keys.BLOCK is what `pixinpix hide --k
 prints revealed-vs-secret PSNR and SSIM (mean over the folder) without a key, and keyed with the right
 key, a wrong key and no key. `--out` writes keyed.png (the first photo's secret, its unkeyed reveal
 and the three keyed ones side by side, per folder) and keyed.json. A key needs at least
-keys.MIN_BLOCKS blocks, so 32x32 pairs (MNIST in CIFAR-10) cannot be keyed.
+keys.MIN_BLOCKS blocks, so 32x32 pairs (MNIST in CIFAR-10) cannot be keyed. With `--model dct-code`
+the key encrypts the payload instead (`--blocks` does not apply): a wrong key or none decodes nothing,
+which counts as a mid-grey image.
 
 Example:
     python benchmarks/keyed.py --photos ../shared/data/photos/kodak ../shared/data/photos/CBSD68 \\
@@ -22,6 +24,8 @@ import numpy as np
 from PIL import Image
 
 from pixinpix_tf import api, keys, metrics
+from pixinpix_tf.dct_code import DctCode
+from pixinpix_tf.errors import ImageError
 from pixinpix_tf.images import read_image
 from pixinpix_tf.tiling import fit_secret
 
@@ -29,8 +33,15 @@ RIGHT, WRONG = keys.Key("benchmark passphrase"), keys.Key("benchmark passphrase!
 
 
 def keyed_reveals(model, cover: np.ndarray, secret: np.ndarray, block: int) -> dict[str, np.ndarray]:
-    """The secret's reveals unkeyed, and scrambled at `block` then revealed with the right, a wrong and no key."""
+    """The secret's reveals unkeyed, and scrambled at `block` then revealed with the right, a wrong and no key.
+    For dct-code (which keys its payload, not a scramble) what does not decode counts as mid-grey."""
     secret = fit_secret(secret, *cover.shape[:2])
+    if isinstance(model, DctCode):
+        keyed = model.hide(cover, secret, RIGHT)
+        grey = np.full(secret.shape, 128, np.uint8)
+        return {name: grey if revealed is None else revealed for name, revealed in (
+            ("unkeyed", model.reveal(model.hide(cover, secret))), ("right key", model.reveal(keyed, RIGHT)),
+            ("wrong key", model.reveal(keyed, WRONG)), ("no key", model.reveal(keyed)))}
     revealed = api.reveal(api.hide(cover, keys.scramble(secret, RIGHT, block), model), model)
     return {"unkeyed": api.reveal(api.hide(cover, secret, model), model),
             "right key": keys.unscramble(revealed, RIGHT, block),
@@ -47,8 +58,16 @@ def photo_figures(model, folder: Path, block: int) -> tuple[dict, dict]:
     paths = sorted(folder.glob("*.png"))  # the pairs of evaluate.photo_figures and the model cards
     images = [read_image(p) for p in paths]
     secrets = [fit_secret(images[(i + 1) % len(images)], *image.shape[:2]) for i, image in enumerate(images)]
-    reveals = [keyed_reveals(model, cover, secret, block) for cover, secret in zip(images, secrets)]
-    return scores(secrets, reveals), {"secret": secrets[0], **reveals[0]}
+    kept, reveals = [], []
+    for cover, secret in zip(images, secrets):
+        try:
+            reveals.append(keyed_reveals(model, cover, secret, block))
+            kept.append(secret)
+        except ImageError:  # a cover dct-code refuses (too flat): left out
+            continue
+    figures = scores(kept, reveals)
+    figures["refused"] = len(secrets) - len(kept)
+    return figures, {"secret": kept[0], **reveals[0]}
 
 
 def draw(rows: list[tuple[str, dict]], path: Path, height: int = 192) -> None:
@@ -76,14 +95,16 @@ def main() -> None:
     args = parser.parse_args()
     model = api.resolve_model(args.model)
     results, rows = {}, []
-    for block in args.blocks:
+    for block in [keys.BLOCK] if isinstance(model, DctCode) else args.blocks:
         for folder in args.photos:
             figures, example = photo_figures(model, folder, block)
-            results[f"{folder.name}, block {block}"] = figures
+            label = folder.name if isinstance(model, DctCode) else f"{folder.name}, block {block}"
+            results[label] = figures
             if block == keys.BLOCK:
                 rows.append((folder.name, example))
-            line = ", ".join(f"{what} {f['psnr']:.2f} dB / {f['ssim']:.3f}" for what, f in figures.items())
-            print(f"{folder.name}, block {block}: {line}", flush=True)
+            line = ", ".join(f"{what} {f['psnr']:.2f} dB / {f['ssim']:.3f}" for what, f in figures.items()
+                             if what != "refused") + f"; {figures['refused']} covers refused"
+            print(f"{label}: {line}", flush=True)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "keyed.json").write_text(json.dumps(results, indent=2) + "\n")

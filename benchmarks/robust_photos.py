@@ -1,7 +1,7 @@
 """Robustness on whole photos: every method through the distortions a shared photo meets.
 
 For each folder, every photo hides the next (in name order). Each method (the
-given models on their default backend, and the compressed-secret baselines)
+given models on their default backend or `dct-code`, and the compressed-secret baselines)
 hides, the 8-bit stego PNG is then saved as JPEG at quality 95/90/75/50,
 resized to half and back, noised (sigma 2 and 5) or blurred, and revealed.
 Prints stego PSNR/SSIM (mean and worst photo), what the residual gives away
@@ -78,10 +78,12 @@ def main() -> None:
         args.photos.append(str(write_smooth_images(Path(tempfile.mkdtemp()) / "smooth")))
 
     from pixinpix_tf import api, evaluate, report
+    from pixinpix_tf.dct_code import DctCode
 
     models = [api.resolve_model(name) for name in args.models]
     for model in models:
-        model.whole_image = model.whole_image or args.whole_image
+        if args.whole_image and not isinstance(model, DctCode):
+            model.whole_image = True
     methods = [evaluate.model_method(model, name=Path(name).name) for name, model in zip(args.models, models)]
     methods += evaluate.baseline_methods(tuple(args.baseline_bits))
     results = {}
@@ -95,13 +97,16 @@ def main() -> None:
             print(f"{name} ({fig['photos']}) {method.name:22s} stego {fig['stego_psnr']:.2f} dB "
                   f"(SSIM {fig['stego_ssim']:.4f}, worst {fig['min_stego_psnr']:.2f}, leak {fig['leak']:.3f}, "
                   f"grid {fig['grid_ratio']:.2f}), revealed PNG "
-                  f"{fig['revealed_psnr']:.2f}; after {after}", flush=True)
+                  f"{fig['revealed_psnr']:.2f}; after {after}"
+                  + (f"; refused {len(fig['refused'])} covers (counted as mid-grey)" if fig["refused"] else ""),
+                  flush=True)
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         if args.smooth:
             for name, model in zip(args.models, models):
-                zoomed_residual(model, Path(args.photos[-1]), out / f"smooth-zoom-{Path(name).name}.png")
+                if not isinstance(model, DctCode):  # it refuses the gradient: nothing to look at
+                    zoomed_residual(model, Path(args.photos[-1]), out / f"smooth-zoom-{Path(name).name}.png")
         (out / "robust-photos.json").write_text(json.dumps(results, indent=2) + "\n")
         report.plot_jpeg_curves(results, out / "robust-photos.png")
         print(f"wrote {out / 'robust-photos.json'} and {out / 'robust-photos.png'}")

@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from pixinpix_tf import keys, loading
-from pixinpix_tf.errors import ConfigError, ModelError
+from pixinpix_tf.dct_code import DESIGN_QUALITY, DctCode
+from pixinpix_tf.errors import ConfigError, ImageError, ModelError
 from pixinpix_tf.images import as_float_images, as_uint8_image
 from pixinpix_tf.tiling import Progress, check_size, fit_secret, hide_image, layout, reveal_image
 
@@ -50,8 +51,12 @@ JPEG_SURVIVAL_LOSS_DB = 3.0
 JPEG_SURVIVAL_FLOOR_PSNR = 15.0
 
 
-def jpeg_safe_quality(files: loading.ModelFiles) -> int | None:
-    """The lowest JPEG quality the model's card says its stego images survive (None: not even 95)."""
+def jpeg_safe_quality(model: str | Path) -> int | None:
+    """The lowest JPEG quality the stego images of the model named `model` survive (None: not even 95):
+    what its card says, or for dct-code the quality it checks every stego image against."""
+    if model == DctCode.name:
+        return DESIGN_QUALITY
+    files = loading.locate(model)
     figures = files.path / "figures.json" if files.path.is_dir() else None
     if figures is None or not figures.is_file():
         return None
@@ -89,6 +94,8 @@ def resolve_model(model=None, backend: str = "auto", refine_steps: int = 0):
     names (None: DEFAULT_MODEL) on the backend `choose_backend` picks; loaded once per process."""
     if model is not None and not isinstance(model, (str, Path)):
         return model
+    if model == DctCode.name:
+        return DctCode()
     files = loading.locate(DEFAULT_MODEL if model is None else model)
     backend = choose_backend(files, backend, refine_steps)
     weights = files.onnx / "hide.onnx" if backend == "onnx" else files.keras
@@ -134,8 +141,12 @@ def hide(cover, secret, model=None, keep_aspect: bool = False, refine_steps: int
     """
     steps = DEFAULT_REFINE_STEPS if refine_steps is None else refine_steps
     model = resolve_model(model, backend, steps)
-    check_refine_steps(model, steps)
     cover, secret = as_uint8_image(cover, 3), as_uint8_image(secret, model.secret_channels)
+    if isinstance(model, DctCode):
+        if steps:
+            raise ConfigError("dct-code writes bits, not a picture: it cannot be refined; use 0 refinement steps")
+        return model.hide(cover, fit_secret(secret, *cover.shape[:2], keep_aspect), keys.as_key(key))
+    check_refine_steps(model, steps)
     check_size(cover, layout(model)["tile"], "cover")
     secret = fit_secret(secret, *cover.shape[:2], keep_aspect)
     if (key := keys.as_key(key)) is not None:
@@ -160,6 +171,12 @@ def reveal(stego, model=None, backend: str = "auto", key=None) -> np.ndarray:
     """
     model = resolve_model(model, backend)
     stego = as_uint8_image(stego, 3)
+    if isinstance(model, DctCode):
+        if (revealed := model.reveal(stego, keys.as_key(key))) is None:
+            raise ImageError("nothing decodes: the image holds no dct-code secret, the key differs, or it was "
+                             "changed beyond what the code corrects (resized, cropped, JPEG below quality "
+                             f"{DESIGN_QUALITY})")
+        return revealed
     check_size(stego, layout(model)["tile"], "stego image")
     if _image_graphs(model):
         revealed = model.reveal_image(stego)

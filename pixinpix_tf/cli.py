@@ -19,6 +19,7 @@ import sys
 
 from pixinpix_tf import api, loading
 from pixinpix_tf.config import PRESETS, STRATEGIES, Config, ModelConfig, get_preset
+from pixinpix_tf.dct_code import DctCode
 from pixinpix_tf.errors import ConfigError, ImageError, PixInPixError, TrainingFailed
 
 SHOW_TENSORFLOW_LOGS = False  # set by `pixinpix --verbose`
@@ -279,6 +280,8 @@ def export_main(argv: list[str] | None = None) -> int:
 def load_for(command: str, name: str | None, backend: str = "auto", refine_steps: int = 0):
     """The model for an inference command on the backend it runs on; installs what is missing or says so."""
     name = name or api.DEFAULT_MODEL
+    if name == DctCode.name:
+        return api.resolve_model(name)
     files = loading.locate(name)
     if backend == "auto" and files.onnx is not None and importlib.util.find_spec("onnxruntime") is None:
         backend = "keras"
@@ -293,8 +296,8 @@ def load_for(command: str, name: str | None, backend: str = "auto", refine_steps
 
 def _jpeg_models(quality: int) -> list[str]:
     """The shipped models whose cards say they survive JPEG at `quality`."""
-    return [name for name in loading.available()
-            if (safe := api.jpeg_safe_quality(loading.locate(name))) is not None and safe <= quality]
+    return [name for name in loading.available() + [DctCode.name]
+            if (safe := api.jpeg_safe_quality(name)) is not None and safe <= quality]
 
 
 def _check_output(path: str, allow_lossy: bool, model: str | None = None, quality: int = 95) -> None:
@@ -302,11 +305,12 @@ def _check_output(path: str, allow_lossy: bool, model: str | None = None, qualit
 
     suffix = os.path.splitext(path)[1].lower()
     if suffix in (".jpg", ".jpeg") and not allow_lossy and model is not None:
-        safe = api.jpeg_safe_quality(loading.locate(model))
+        safe = api.jpeg_safe_quality(model)
         if safe is not None and quality >= safe:
             return _check_folder(path)  # the card says this model survives JPEG at this quality
         survivors = _jpeg_models(quality)
-        instead = f"use --model {' or '.join(survivors)}, which survives it, " if survivors else ""
+        instead = (f"use --model {' or --model '.join(survivors)}, which survive{'s' * (len(survivors) == 1)} it, "
+                   if survivors else "")
         raise ImageError(f"{path}: JPEG at quality {quality} destroys what {model} hides; {instead}write a .png, "
                          "or pass --allow-lossy if you really mean it")
     if suffix in LOSSY_SUFFIXES and not allow_lossy:
@@ -343,7 +347,9 @@ def _image_parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("--secret", help="the original secret, for --report")
     parser.add_argument("-o", "--output", required=True, help="output file (.png)")
     parser.add_argument("--model", help="a shipped pretrained name, pretrained folder, run directory, .keras file "
-                        f"or `pixinpix export` folder (default: {api.DEFAULT_MODEL}); reveal with the model that hid")
+                        f"or `pixinpix export` folder (default: {api.DEFAULT_MODEL}), or {DctCode.name}: the "
+                        "digital hider whose stego images survive JPEG down to quality "
+                        f"{api.jpeg_safe_quality(DctCode.name)}; reveal with the model that hid")
     parser.add_argument("--backend", choices=api.BACKENDS, default="auto",
                         help="auto: onnxruntime when the model has ONNX files and no refinement is asked, else "
                         "Keras (default: auto)")

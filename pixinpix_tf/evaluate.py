@@ -25,8 +25,10 @@ import numpy as np
 
 from pixinpix_tf import api, metrics
 from pixinpix_tf.config import Config, get_preset
+from pixinpix_tf.dct_code import DctCode
 from pixinpix_tf.data import Source, paired_images
 from pixinpix_tf.distortions import DISTORTIONS
+from pixinpix_tf.errors import ImageError
 from pixinpix_tf.images import read_image, to_uint8
 from pixinpix_tf.loading import load_model, locate, run_config
 from pixinpix_tf.baselines import CODECS, compressed_hide, compressed_reveal, lsb_hide, lsb_reveal
@@ -160,10 +162,16 @@ class PhotoMethod:
 
 
 def model_method(model, refine_steps: int = 0, name: str = "PixInPix") -> PhotoMethod:
-    """`api.hide` / `api.reveal` with `model` (Keras or onnxruntime), tiles, 8-bit."""
+    """`api.hide` / `api.reveal` with `model` (Keras, onnxruntime or dct-code), 8-bit. What dct-code
+    can no longer decode reveals mid-grey, as the compressed-secret baselines do."""
+    def reveal(stego):
+        if not isinstance(model, DctCode):
+            return api.reveal(stego, model)
+        revealed = model.reveal(stego)
+        return np.full(stego.shape, 128, np.uint8) if revealed is None else revealed
+
     return PhotoMethod(name, model.secret_channels,
-                       lambda cover, secret: api.hide(cover, secret, model, refine_steps=refine_steps),
-                       lambda stego: api.reveal(stego, model))
+                       lambda cover, secret: api.hide(cover, secret, model, refine_steps=refine_steps), reveal)
 
 
 def baseline_methods(bits: tuple[int, ...] = (1, 2), lsb_bits: tuple[int, ...] = (4,)) -> list[PhotoMethod]:
@@ -191,19 +199,28 @@ def photo_figures(method, folder: str | Path, refine_steps: int = 0,
     revealed PSNR/SSIM, the lowest stego PSNR, seconds per hide, what the residual gives away
     (`metrics.leak`, `metrics.grid_ratio` of a 32-pixel grid), the revealed PSNR and SSIM after each
     (distortion name, strength) of the stego image (after a crop, against the secret cropped alike),
-    and each photo's figures."""
+    and each photo's figures. A cover the method refuses (ImageError) is listed in `refused`, left out
+    of the stego figures and counted as revealing mid-grey."""
     if not isinstance(method, PhotoMethod):
         method = model_method(method, refine_steps)
     files = sorted(Path(folder).glob("*.png"))
     columns = ["stego_psnr", "stego_ssim", "revealed_psnr", "revealed_ssim", "seconds_per_hide", "leak", "grid_ratio"]
     after = [f"{name} {DISTORTIONS[name].label(strength)}" for name, strength in distortions]
     after_ssim = [f"ssim after {label}" for label in after]
-    rows = []
+    rows, refused = [], []
     for cover_file, secret_file in zip(files, files[1:] + files[:1]):
         cover = read_image(cover_file, 3)
         secret = fit_secret(read_image(secret_file, method.secret_channels), *cover.shape[:2])
         start = time.perf_counter()
-        stego = method.hide(cover, secret)
+        try:
+            stego = method.hide(cover, secret)
+        except ImageError:  # a cover the method refuses (dct-code: too flat): nothing hidden, nothing revealed
+            refused.append(cover_file.name)
+            rows.append([np.nan] * 2 + _grey_figures(secret) + [np.nan] * 3
+                        + [value for name, strength in distortions
+                           for value in _grey_figures(_cut_like(secret, DISTORTIONS[name](cover[None], strength,
+                                                                                          seed=0)[0]))])
+            continue
         seconds = time.perf_counter() - start
         revealed = method.reveal(stego)
         rows.append([metrics.psnr(cover, stego)[0], metrics.ssim(cover, stego)[0],
@@ -212,10 +229,10 @@ def photo_figures(method, folder: str | Path, refine_steps: int = 0,
                     + [value for name, strength in distortions
                        for value in _revealed_after(method, stego, secret, DISTORTIONS[name], strength)])
     rows = np.asarray(rows, np.float64)
-    means = rows.mean(axis=0)
+    means = np.nanmean(rows, axis=0) if len(refused) < len(files) else rows[0]
     after_means = means[len(columns):]
-    return {"photos": len(files), **dict(zip(columns, map(float, means))),
-            "min_stego_psnr": float(rows[:, 0].min()),
+    return {"photos": len(files), "refused": refused, **dict(zip(columns, map(float, means))),
+            "min_stego_psnr": float(np.nanmin(rows[:, 0])) if len(refused) < len(files) else float("nan"),
             "revealed_psnr_after": dict(zip(after, map(float, after_means[0::2]))),
             "revealed_ssim_after": dict(zip(after, map(float, after_means[1::2]))),
             "per_photo": {f.name: dict(zip(columns + [k for pair in zip(after, after_ssim) for k in pair],
@@ -226,10 +243,20 @@ def _revealed_after(method: PhotoMethod, stego: np.ndarray, secret: np.ndarray, 
     """Revealed PSNR and SSIM after `distortion` of the stego image; a crop is scored against the secret
     cropped alike (its rows and columns cut off the top left)."""
     distorted = distortion(stego[None], strength, seed=0)[0]
-    cut = stego.shape[0] - distorted.shape[0]
-    target = secret[cut:, stego.shape[1] - distorted.shape[1]:]
+    target = _cut_like(secret, distorted)
     revealed = method.reveal(distorted)
     return metrics.psnr(target, revealed)[0], metrics.ssim(target, revealed)[0]
+
+
+def _cut_like(secret: np.ndarray, distorted: np.ndarray) -> np.ndarray:
+    """`secret` with the rows and columns a crop cut off the top left of `distorted`."""
+    return secret[secret.shape[0] - distorted.shape[0]:, secret.shape[1] - distorted.shape[1]:]
+
+
+def _grey_figures(secret: np.ndarray) -> list[float]:
+    """Revealed PSNR and SSIM of mid-grey (what a method that hid nothing reveals) against `secret`."""
+    grey = np.full(secret.shape, 128, np.uint8)
+    return [metrics.psnr(secret, grey)[0], metrics.ssim(secret, grey)[0]]
 
 
 def run(model_path: str | Path, out: str | Path, cover: str | None = None, secret: str | None = None,

@@ -79,6 +79,10 @@ class Key:
     def random(self) -> "KeyedRandom":
         return KeyedRandom(self._derived)
 
+    def material(self, label: bytes) -> bytes:
+        """32 bytes for one use of the key, named by `label`: SHA-256 of the derived key and the label."""
+        return hashlib.sha256(self._derived + label).digest()
+
 
 def scramble_facts() -> dict:
     """What another implementation (the web page's) needs to scramble as this module does."""

@@ -171,6 +171,7 @@ def plot_jpeg_curves(results: dict[str, dict[str, dict]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4), sharey=True, squeeze=False)
+    labels = list(dict.fromkeys(label for methods in results.values() for label in methods))
     for ax, (folder, methods) in zip(axes[0], results.items()):
         for label, figures in methods.items():
             points = [(100.0, figures["revealed_psnr"])] + [  # keys read "jpeg quality 90"
@@ -178,7 +179,7 @@ def plot_jpeg_curves(results: dict[str, dict[str, dict]], path: Path) -> None:
                 if key.startswith("jpeg")]
             classical = label.startswith(("LSB", "WebP", "JPEG"))
             ax.plot(*zip(*sorted(points)), marker="o", label=label, linewidth=1 if classical else 2.5,
-                    linestyle=_line_style(label))
+                    linestyle=_line_style(label), color=f"C{labels.index(label) % 10}")  # one colour per method
         ax.set_title(f"{folder}: stego saved as JPEG")
         ax.set_xlabel("JPEG quality (100: the PNG itself)")
         ax.invert_xaxis()

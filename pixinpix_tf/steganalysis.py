@@ -7,7 +7,8 @@ chance) and ROC AUC.
 
 Methods are named `lsbK` (the secret's top K bits in the cover's low K bits),
 `webpK` (a WebP-compressed secret in the low K bits, `baselines.compressed_hide`),
-or a model as `--model` takes it (a shipped name, run directory, .keras file).
+or a model as `--model` takes it (a shipped name, run directory, .keras file, or
+`dct-code`, on photos only).
 
 Payload: `secret_side` s < 1 hides the secret at s of its side length (s*s of its
 pixels): LSB writes it into the first values of the cover only, WebP compresses
@@ -30,8 +31,9 @@ import numpy as np
 from pixinpix_tf import api, metrics
 from pixinpix_tf.baselines import compressed_hide, lsb_hide
 from pixinpix_tf.config import get_preset
+from pixinpix_tf.dct_code import DctCode
 from pixinpix_tf.detector import detector
-from pixinpix_tf.errors import ConfigError
+from pixinpix_tf.errors import ConfigError, ImageError
 from pixinpix_tf.evaluate import test_pairs
 from pixinpix_tf.images import read_image, to_uint8
 from pixinpix_tf.report import write_atomic
@@ -59,6 +61,8 @@ def hider(method: str, secret_side: float = 1.0, photos: bool = False) -> tuple[
                 return (lambda cover, secret: batch_hide(cover[None], secret[None])[0]), 3
             return batch_hide, 3
     model = api.resolve_model(method)
+    if isinstance(model, DctCode) and not photos:
+        raise ConfigError(f"{method} hides in whole photos of at least 64x64, not 32x32 pairs: use --photos")
 
     def enlarged(secrets):  # back to the cover's size: the network hides a smoother secret
         return np.stack([fit_secret(small, *secrets.shape[1:3]) for small in shrink(secrets, secret_side)])
@@ -117,7 +121,8 @@ def photo_crops(method: str, folders: list[str | Path], secret_side: float = 1.0
                 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Covers and stego images as PHOTO_CROP-pixel crops of whole photos (every photo of `folders`, in
     name order, hiding the next, as `pixinpix hide` does), and the number of crops from the first
-    TRAIN_FRACTION of the photos (the detector trains on those and tests on the other photos' crops)."""
+    TRAIN_FRACTION of the photos (the detector trains on those and tests on the other photos' crops).
+    Covers the method refuses are left out."""
     files = sorted(f for folder in folders for f in Path(folder).glob("*.png"))
     if len(files) < 2:
         raise ConfigError(f"found {len(files)} PNG photos in {', '.join(map(str, folders))}; need at least 2")
@@ -125,7 +130,10 @@ def photo_crops(method: str, folders: list[str | Path], secret_side: float = 1.0
     covers, stegos, split = [], [], 0
     for index, (cover_file, secret_file) in enumerate(zip(files, files[1:] + files[:1])):
         cover = read_image(cover_file, 3)
-        stego = hide(cover, fit_secret(read_image(secret_file, channels), *cover.shape[:2]))
+        try:
+            stego = hide(cover, fit_secret(read_image(secret_file, channels), *cover.shape[:2]))
+        except ImageError:  # a cover the method refuses (dct-code: too flat) gives no stego image
+            continue
         covers.append(_crops(cover))
         stegos.append(_crops(stego))
         if index < int(len(files) * TRAIN_FRACTION):

@@ -139,6 +139,30 @@ def test_photo_figures_score_a_cropped_stego_against_the_secret_cropped_alike_wi
         assert figures["per_photo"]["p0.png"]["ssim after crop pixels 5"] <= 1
 
 
+def test_photo_figures_list_a_refused_cover_leave_it_out_of_the_stego_figures_and_count_it_as_grey(tmp_path):
+    from PIL import Image
+
+    from pixinpix_tf import evaluate
+    from pixinpix_tf.errors import ImageError
+
+    rng = np.random.default_rng(0)
+    for name in ("a", "b", "flat"):
+        image = np.full((40, 40, 3), 90, np.uint8) if name == "flat" else rng.integers(0, 256, (40, 40, 3))
+        Image.fromarray(image.astype(np.uint8)).save(tmp_path / f"{name}.png")
+
+    def hide(cover, secret):
+        if (cover == 90).all():
+            raise ImageError("too flat")
+        return cover ^ 1  # one level off everywhere: 48.13 dB
+
+    method = evaluate.PhotoMethod("fussy", 3, hide, lambda stego: np.full(stego.shape, 128, np.uint8))
+    figures = evaluate.photo_figures(method, tmp_path, distortions=(("jpeg", 25.0),))
+    assert figures["refused"] == ["flat.png"] and figures["photos"] == 3
+    assert figures["stego_psnr"] == pytest.approx(48.13, abs=0.01) == figures["min_stego_psnr"]
+    grey = figures["per_photo"]["flat.png"]
+    assert np.isnan(grey["stego_psnr"]) and grey["revealed_psnr"] == grey["jpeg quality 75"] > 0
+
+
 def test_evaluate_on_a_tiny_mock_setup_writes_all_outputs(tmp_path, mock_tfds, capsys):
     run_dir = tmp_path / "run"
     run_dir.mkdir()

@@ -1,0 +1,308 @@
+"""`dct-code`: a digital hider that survives JPEG, numpy, Pillow and reedsolo only.
+
+The learned hiders carry the secret as a faint picture, and every JPEG save blurs it further. This one
+carries it as bits that a JPEG save does not change:
+
+1. the secret (fitted to the cover) is compressed to AVIF, at the scale and quality that look best
+   within the cover's capacity;
+2. the bytes, behind a small header, are XORed with a keystream (SHAKE-256 of the key) and protected
+   by a Reed-Solomon code (`reedsolo`);
+3. each byte is written into one 8x8 block of the cover's luma: 8 of the block's low-frequency DCT
+   coefficients each carry one bit by dithered quantisation index modulation (QIM), with a step of
+   STEP_SCALE times JPEG's quality-50 table entry for that coefficient, so that a JPEG save at quality
+   50 or above moves no coefficient far enough to flip its bit;
+4. only textured blocks carry bytes (nothing is added where a change would show on a flat area): a
+   block is textured when one of its other AC coefficients is about half its quality-50 step or more.
+   Blocks near that threshold are first settled to one side (one coefficient nudged), so that the
+   revealer, which decides again on what it receives, agrees after a JPEG save. Bytes of flat blocks
+   are erasures for the Reed-Solomon decoder, which corrects twice as many of those as errors.
+
+The hider checks its own work: it saves the stego image as JPEG at qualities 50 and 75 and reveals it;
+if that fails it adds parity and tries again. The luma change is added equally to R, G and B, so the
+chroma a JPEG save subsamples is untouched.
+
+What it does not survive: resizing and blurring (they erase the coefficients it writes), a crop that
+moves the 8x8 grid, and JPEG below quality 50. What it gives: on a lossless PNG it reveals the AVIF
+secret exactly, not better: the secret's quality is set by the cover's capacity.
+
+With a key (`keys.Key`), the keystream, the order of the bytes and the QIM dither come from it, so
+without the key nothing decodes (`reveal` returns None): the header's check fails. Without a key they
+come from a fixed public key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import struct
+
+import numpy as np
+import reedsolo
+from PIL import Image, features
+
+from pixinpix_tf.errors import ImageError
+from pixinpix_tf.keys import Key
+
+NAME = "dct-code"
+DESIGN_QUALITY = 50  # the lowest JPEG quality the hider checks that its stego survives
+CHECKED_QUALITIES = (DESIGN_QUALITY, 75)  # 75 too: its steps are half of 50's, where probes round up most
+STEP_SCALE = 2.5  # QIM step per coefficient, in units of JPEG's quality-50 quantisation table
+PUBLIC_KEY = b"pixinpix dct-code public key"
+SECRET_SCALES = (1.0, 0.75, 0.5, 0.35, 0.25)  # sides at which the secret may be compressed, largest first
+PARITY = tuple(range(32, 241, 16))  # Reed-Solomon parity bytes per 255-byte codeword the hider may use
+AVIF_SPEED = 6
+BYTES_PER_BLOCK = 1  # bytes each textured 8x8 block carries, one bit per coefficient
+# Probe sizes in quality-50 steps (`_settle`): the texture threshold; the sizes a JPEG save at quality >= 50
+# cannot carry across it; and where settling puts a probe (beyond those, so that 8-bit rounding keeps it there).
+TEXTURE_THRESHOLD, CLEAR_LOW, CLEAR_HIGH, SETTLE_LOW, SETTLE_HIGH = 0.48, 0.15, 1.0, 0.05, 1.15
+ERROR_MARGIN = 8  # parity bytes per codeword kept for errors beyond the flat blocks' erasures
+_HEADER = struct.Struct(">I4s")  # AVIF bytes, check (SHAKE-256 of key and payload)
+
+# JPEG's luminance quantisation table at quality 50 (ITU-T T.81, Annex K), row-major.
+JPEG_LUMA_Q50 = np.array([
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99], np.float64).reshape(8, 8)
+# The 8 * BYTES_PER_BLOCK coefficients that carry bytes: the AC ones JPEG quantises most finely.
+CARRIERS = sorted(((u, v) for u in range(8) for v in range(8) if u or v),
+                  key=lambda p: (JPEG_LUMA_Q50[p], p[0] + p[1]))[: 8 * BYTES_PER_BLOCK]
+_ROWS, _COLS = np.array(CARRIERS).T
+_PROBES = np.ones((8, 8), bool)  # the AC coefficients that say whether a block is textured
+_PROBES[0, 0] = False
+_PROBES[_ROWS, _COLS] = False
+_DCT = np.sqrt(2 / 8) * np.cos(np.pi * (2 * np.arange(8)[None] + 1) * np.arange(8)[:, None] / 16)
+_DCT[0] /= np.sqrt(2)
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+class DctCode:
+    """The `dct-code` method: `hide(cover, secret, key)` and `reveal(stego, key)` on uint8 RGB arrays."""
+
+    name = NAME
+    secret_channels = 3
+
+    def hide(self, cover: np.ndarray, secret: np.ndarray, key: Key | None = None) -> np.ndarray:
+        """The uint8 stego image of `cover`'s size carrying `secret` (uint8 RGB, already the cover's size).
+
+        Raises ImageError when the cover has too few textured blocks to carry even the smallest secret."""
+        if not features.check("avif"):
+            raise ImageError("dct-code compresses the secret to AVIF, which this Pillow cannot write: "
+                             "pip install -U pillow (11.3 or later)")
+        cover = _settle(np.asarray(cover, np.uint8))
+        slots = _Slots(cover.shape, key)
+        coefficients = _coefficients(cover)
+        textured, doubtful = _textured(coefficients), _doubtful(coefficients)
+        for parity in _parities(textured, doubtful.mean()):
+            room = _sizes(len(slots.order), parity)[0] - _HEADER.size
+            image = _compress(secret, room) if room > 0 else None
+            if image is None:
+                break  # more parity leaves even less room
+            stego = _embed(cover, _encode(image, room, parity, slots), slots, textured & ~doubtful)
+            if all(_payload(_jpeg(stego, quality), slots, (parity,)) is not None for quality in CHECKED_QUALITIES):
+                return stego
+        raise ImageError(f"the cover has too few textured 8x8 blocks ({int(textured.sum())} of {textured.size}) to "
+                         "carry a secret that survives JPEG: use a more detailed or larger cover")
+
+    def reveal(self, stego: np.ndarray, key: Key | None = None) -> np.ndarray | None:
+        """The secret (uint8 RGB, the stego's size), or None if nothing decodes (no payload, another key,
+        or damage beyond what the code corrects)."""
+        stego = np.asarray(stego, np.uint8)
+        slots = _Slots(stego.shape, key)
+        likely = _parities(_textured(_coefficients(stego)))  # what the hider tried first, first
+        payload = _payload(stego, slots, likely + tuple(p for p in reversed(PARITY) if p not in likely))
+        if payload is None:
+            return None
+        with Image.open(io.BytesIO(payload)) as image:
+            return np.asarray(image.convert("RGB").resize(stego.shape[1::-1], Image.BICUBIC))
+
+
+def _parities(textured: np.ndarray, doubtful: float = 0.0) -> tuple[int, ...]:
+    """The parities the hider tries, in order: those that can restore the flat blocks' erasures and the
+    errors of a `doubtful` share of blocks (each costs two parity bytes)."""
+    erased = 1 - textured.mean()
+    return tuple(parity for parity in PARITY if (erased + 2 * doubtful) * 255 + ERROR_MARGIN <= parity)
+
+
+def _payload(stego: np.ndarray, slots: "_Slots", parities: tuple[int, ...]) -> bytes | None:
+    """The AVIF bytes `stego` carries, trying each Reed-Solomon parity in turn; None if none decodes."""
+    coefficients = _coefficients(stego)
+    carried = _read(coefficients, slots)[slots.order]
+    erased = np.flatnonzero(~np.repeat(_textured(coefficients).reshape(-1), BYTES_PER_BLOCK)[slots.order])
+    for parity in parities:
+        if (payload := _decode(carried, erased, parity, slots)) is not None:
+            return payload
+    return None
+
+
+class _Slots:
+    """Where each payload byte goes and the key material, for one image size and key."""
+
+    def __init__(self, shape: tuple[int, ...], key: Key | None):
+        if len(shape) != 3 or shape[2] != 3 or shape[0] < 64 or shape[1] < 64:
+            raise ImageError(f"dct-code hides in RGB images of at least 64x64, got shape {tuple(shape)}")
+        self.blocks = (shape[0] // 8, shape[1] // 8)
+        count = self.blocks[0] * self.blocks[1] * BYTES_PER_BLOCK
+        self.secret = key.material(b"dct-code") if key is not None else hashlib.sha256(PUBLIC_KEY).digest()
+        bits = np.random.PCG64(int.from_bytes(self.secret[:16], "big"))  # its raw stream is fixed across NumPy versions
+        self.order = np.argsort(bits.random_raw(count), kind="stable")  # payload byte i -> slot order[i]
+        self.dither = (bits.random_raw((count, 8)) >> 11) / 2.0**53  # uniform [0, 1), in QIM steps
+        self.dither = self.dither.reshape(self.blocks + (len(CARRIERS),))
+
+    def keystream(self, size: int) -> np.ndarray:
+        return np.frombuffer(hashlib.shake_256(self.secret + b"stream").digest(size), np.uint8)
+
+    def check(self, data: bytes) -> bytes:
+        return hashlib.shake_256(self.secret + b"check" + data).digest(4)
+
+
+def _blocks(luma: np.ndarray) -> np.ndarray:
+    h, w = luma.shape[0] // 8, luma.shape[1] // 8
+    return luma[: h * 8, : w * 8].reshape(h, 8, w, 8).transpose(0, 2, 1, 3)
+
+
+def _coefficients(image: np.ndarray) -> np.ndarray:
+    """(h, w, 8, 8) orthonormal DCT of the luma's 8x8 blocks (JPEG's scale: a change of c is c/8 per pixel)."""
+    return _DCT @ _blocks(image.astype(np.float64) @ _LUMA - 128) @ _DCT.T
+
+
+def _add_luma(image: np.ndarray, change: np.ndarray) -> np.ndarray:
+    """`image` with the (h, w, 8, 8) DCT-domain luma `change` added to R, G and B alike, rounded."""
+    h, w = change.shape[:2]
+    pixels = np.zeros(image.shape[:2])
+    pixels[: h * 8, : w * 8] = (_DCT.T @ change @ _DCT).transpose(0, 2, 1, 3).reshape(h * 8, w * 8)
+    return np.clip(np.round(image + pixels[..., None]), 0, 255).astype(np.uint8)
+
+
+def _textured(coefficients: np.ndarray) -> np.ndarray:
+    """(h, w) bool: blocks with a probe coefficient of at least TEXTURE_THRESHOLD quality-50 steps."""
+    return ((np.abs(coefficients) >= TEXTURE_THRESHOLD * JPEG_LUMA_Q50) & _PROBES).any(axis=(-1, -2))
+
+
+def _doubtful(coefficients: np.ndarray) -> np.ndarray:
+    """(h, w) bool: blocks `_settle` could not move clear of the threshold (clipped at black or white).
+    They carry nothing, and the revealer may read them either way: errors the parity must cover."""
+    largest = (np.abs(coefficients / JPEG_LUMA_Q50) * _PROBES).max(axis=(-1, -2))
+    return (largest > CLEAR_LOW) & (largest < CLEAR_HIGH)
+
+
+def _settle(cover: np.ndarray) -> np.ndarray:
+    """The cover with every block whose texture a JPEG save could change moved clear of the threshold.
+
+    A JPEG save at quality q >= 50 rounds a coefficient to a multiple of s times its quality-50 step
+    (s <= 1), so one of at least CLEAR_HIGH steps stays at least CLEAR_HIGH / 1.5 (0.67) and one of at
+    most CLEAR_LOW becomes at most 2 * CLEAR_LOW (0.3): both clear of TEXTURE_THRESHOLD. A block whose
+    largest probe lies between is settled the cheaper way: that probe raised to SETTLE_HIGH if it is at
+    least 0.5 steps, else every probe above SETTLE_LOW lowered to it. (Settling exactly to the
+    clear sizes fails for about 13% of blocks: rounding to 8 bits undoes small changes.)"""
+    coefficients = _coefficients(cover)
+    ratio = np.abs(coefficients / JPEG_LUMA_Q50) * _PROBES
+    largest = ratio.max(axis=(-1, -2), keepdims=True)
+    unclear = (largest < CLEAR_HIGH) & (largest > CLEAR_LOW)
+    raise_it = unclear & (largest >= 0.5) & (ratio == largest)
+    lower_it = unclear & (largest < 0.5) & (ratio > SETTLE_LOW)
+    target = np.sign(coefficients) * JPEG_LUMA_Q50 * np.where(raise_it, SETTLE_HIGH, SETTLE_LOW)
+    return _add_luma(cover, np.where(raise_it | lower_it, target - coefficients, 0.0))
+
+
+def _steps() -> np.ndarray:
+    return STEP_SCALE * JPEG_LUMA_Q50[_ROWS, _COLS]
+
+
+def _embed(cover: np.ndarray, data: np.ndarray, slots: _Slots, textured: np.ndarray) -> np.ndarray:
+    """`cover` with byte data[i] written into slot slots.order[i] where that slot's block is textured."""
+    per_slot = np.zeros(len(slots.order), np.uint8)
+    per_slot[slots.order] = data
+    bits = np.unpackbits(per_slot[:, None], axis=1).reshape(slots.dither.shape)
+    offset = (slots.dither + bits / 2) * _steps()
+    stego = cover
+    for _ in range(3):  # rounding and clipping to 8 bits move the coefficients a little: write again
+        coefficients = _coefficients(stego)
+        current = coefficients[..., _ROWS, _COLS]
+        wanted = np.round((current - offset) / _steps()) * _steps() + offset
+        change = np.zeros_like(coefficients)
+        change[..., _ROWS, _COLS] = np.where(textured[..., None], wanted - current, 0.0)
+        stego = _add_luma(stego, change)
+    return stego
+
+
+def _read(coefficients: np.ndarray, slots: _Slots) -> np.ndarray:
+    """The byte each slot carries, block by block (flat blocks give noise)."""
+    phase = (coefficients[..., _ROWS, _COLS] / _steps() - slots.dither) % 1.0
+    bits = (np.abs(phase - 0.5) < 0.25).astype(np.uint8)
+    return np.packbits(bits.reshape(-1, 8), axis=1)[:, 0]
+
+
+def _compress(secret: np.ndarray, room: int) -> bytes | None:
+    """The AVIF of `secret` within `room` bytes that reveals best (scale and quality searched), or None."""
+    height, width = secret.shape[:2]
+    best, best_error = None, np.inf
+    for scale in SECRET_SCALES:
+        image = Image.fromarray(np.asarray(secret, np.uint8))
+        if scale < 1:
+            image = image.resize((max(8, round(width * scale)), max(8, round(height * scale))), Image.LANCZOS)
+        data = _largest_fitting(image, room)
+        if data is None:
+            continue
+        with Image.open(io.BytesIO(data)) as decoded:
+            back = np.asarray(decoded.convert("RGB").resize((width, height), Image.BICUBIC), np.float64)
+        error = np.mean((back - secret) ** 2)
+        if error < best_error:
+            best, best_error = data, error
+    return best
+
+
+def _largest_fitting(image: Image.Image, room: int) -> bytes | None:
+    """AVIF at the highest quality (binary search) of at most `room` bytes, or None."""
+    best, low, high = None, 0, 100
+    while low <= high:
+        quality = low if best is None else (low + high) // 2  # the lowest first: often nothing fits
+        buffer = io.BytesIO()
+        image.save(buffer, format="AVIF", quality=quality, speed=AVIF_SPEED)
+        if buffer.tell() <= room:
+            best, low = buffer.getvalue(), quality + 1
+        elif best is None:
+            return None
+        else:
+            high = quality - 1
+    return best
+
+
+def _sizes(slots: int, parity: int) -> tuple[int, int]:
+    """(data bytes, coded bytes) that fit in `slots` bytes with `parity` bytes per 255-byte codeword."""
+    data = slots - -(-slots // 255) * parity
+    return data, data + -(-data // (255 - parity)) * parity
+
+
+def _encode(image: bytes, room: int, parity: int, slots: _Slots) -> np.ndarray:
+    """The coded bytes for every block: header, AVIF, zero padding, keystream, Reed-Solomon."""
+    data = _HEADER.pack(len(image), slots.check(image)) + image
+    data += bytes(room + _HEADER.size - len(data))
+    plain = np.frombuffer(data, np.uint8) ^ slots.keystream(len(data))
+    coded = np.frombuffer(bytes(reedsolo.RSCodec(parity).encode(plain.tobytes())), np.uint8)
+    return np.pad(coded, (0, len(slots.order) - len(coded)))
+
+
+def _decode(carried: np.ndarray, erased: np.ndarray, parity: int, slots: _Slots) -> bytes | None:
+    """The AVIF bytes if `carried` decodes with `parity` and passes the header's check, else None."""
+    size, coded_size = _sizes(len(carried), parity)
+    if size <= _HEADER.size:
+        return None
+    codec = reedsolo.RSCodec(parity)
+    try:  # the first codeword alone first: most wrong parities and keys fail there, fast
+        first = min(255, coded_size)
+        codec.decode(bytearray(carried[:first].tobytes()), erase_pos=[int(i) for i in erased if i < first])
+        plain = codec.decode(bytearray(carried[:coded_size].tobytes()),
+                             erase_pos=[int(i) for i in erased if i < coded_size])[0]
+    except reedsolo.ReedSolomonError:
+        return None
+    data = (np.frombuffer(bytes(plain), np.uint8) ^ slots.keystream(len(plain))).tobytes()
+    length, check = _HEADER.unpack(data[: _HEADER.size])
+    image = data[_HEADER.size : _HEADER.size + length]
+    return image if length <= len(data) - _HEADER.size and check == slots.check(image) else None
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
+    with Image.open(buffer) as decoded:
+        return np.asarray(decoded.convert("RGB"))

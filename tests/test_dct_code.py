@@ -1,0 +1,94 @@
+"""dct-code: a digital secret that survives JPEG, reveals nothing without its key, and leaves flat areas alone."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pixinpix_tf import api, dct_code, distortions, keys, metrics
+from pixinpix_tf.cli import main
+from pixinpix_tf.errors import ImageError
+from pixinpix_tf.images import read_image
+from pixinpix_tf.tiling import fit_secret
+
+SAMPLES = Path(__file__).resolve().parents[1] / "pixinpix_tf" / "assets" / "samples"
+CODE = dct_code.DctCode()
+
+
+def textured_cover(height: int = 256, width: int = 256) -> np.ndarray:
+    """Detail everywhere, as in a photo of foliage: coarse random colours enlarged, plus fine grain."""
+    rng = np.random.default_rng(1)
+    coarse = Image.fromarray(rng.integers(0, 256, (height // 8, width // 8, 3), dtype=np.uint8))
+    smooth = np.asarray(coarse.resize((width, height), Image.BICUBIC), np.float64)
+    return np.clip(smooth * 0.8 + rng.normal(25, 12, smooth.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def pair():
+    cover = textured_cover()
+    return cover, fit_secret(read_image(SAMPLES / "secret.png", 3), *cover.shape[:2])
+
+
+@pytest.fixture(scope="module")
+def stego(pair):
+    return CODE.hide(*pair)
+
+
+def test_the_secret_reveals_the_same_after_jpeg_at_every_quality_down_to_the_design_quality(pair, stego):
+    revealed = CODE.reveal(stego)
+    assert metrics.psnr(pair[1], revealed)[0] > 20 and metrics.psnr(pair[0], stego)[0] > 33
+    for quality in (95, 90, 75, dct_code.DESIGN_QUALITY):
+        np.testing.assert_array_equal(CODE.reveal(distortions.jpeg(stego[None], 100 - quality)[0]), revealed)
+    assert CODE.reveal(distortions.noise(stego[None], 2, np.random.default_rng(0))[0]) is not None
+
+
+def test_what_it_cannot_decode_reveals_nothing_and_the_api_says_why(pair, stego):
+    assert CODE.reveal(pair[0]) is None  # a cover that holds nothing
+    assert CODE.reveal(distortions.resize(stego[None], 0.5)[0]) is None  # resizing erases the coefficients
+    with pytest.raises(ImageError, match="nothing decodes"):
+        api.reveal(pair[0], dct_code.NAME)
+
+
+def test_only_the_right_key_reveals_and_it_reveals_as_well_as_no_key(pair, stego):
+    key = keys.Key("correct horse battery staple")
+    keyed = api.hide(*pair, model=dct_code.NAME, key=key)
+    right = api.reveal(keyed, dct_code.NAME, key=keys.Key("correct horse battery staple"))
+    unkeyed = metrics.psnr(pair[1], CODE.reveal(stego))[0]
+    assert metrics.psnr(pair[1], right)[0] > unkeyed - 1
+    assert CODE.reveal(keyed) is None and CODE.reveal(keyed, keys.Key("correct horse battery stapler")) is None
+    assert CODE.reveal(stego, key) is None  # an unkeyed stego does not open with a key either
+
+
+def test_flat_blocks_are_left_exactly_as_they_were(pair):
+    cover = pair[0].copy()
+    cover[:, :64] = np.linspace(40, 200, len(cover))[:, None, None].astype(np.uint8)  # a smooth vertical gradient
+    stego = CODE.hide(cover, pair[1])
+    np.testing.assert_array_equal(stego[:, :64], cover[:, :64])
+    assert (stego[:, 72:] != cover[:, 72:]).mean() > 0.05
+
+
+def test_covers_it_cannot_use_are_refused_with_the_reason(pair):
+    with pytest.raises(ImageError, match="too few textured"):
+        CODE.hide(np.full((128, 128, 3), 90, np.uint8), pair[1][:128, :128])
+    with pytest.raises(ImageError, match="too few textured"):  # the bundled 192x128 sample: mostly smooth
+        CODE.hide(read_image(SAMPLES / "cover.png", 3), pair[1][:128, :192])
+    with pytest.raises(ImageError, match="at least 64x64"):
+        CODE.hide(pair[0][:48, :48], pair[1][:48, :48])
+
+
+def test_the_command_line_writes_a_jpeg_stego_down_to_the_design_quality_and_reveals_it(pair, tmp_path, capsys):
+    cover, secret = str(tmp_path / "cover.png"), str(SAMPLES / "secret.png")
+    Image.fromarray(pair[0]).save(cover)
+    stego, revealed = tmp_path / "stego.jpg", tmp_path / "revealed.png"
+    hide = ["hide", cover, secret, "--model", "dct-code", "-o"]
+    assert main(hide + [str(stego), "--quality", str(dct_code.DESIGN_QUALITY)]) == 0  # no --allow-lossy
+    assert main(["reveal", str(stego), "-o", str(revealed), "--model", "dct-code", "--secret", secret,
+                 "--report"]) == 0
+    assert float(capsys.readouterr().out.split("PSNR ")[1].split(" dB")[0]) > 20
+    assert main(hide + [str(tmp_path / "low.jpg"), "--quality", str(dct_code.DESIGN_QUALITY - 1)]) == 2
+    assert "destroys what dct-code hides" in capsys.readouterr().err and not (tmp_path / "low.jpg").exists()
+    assert main(["hide", cover, secret, "-o", str(tmp_path / "s.jpg"), "--quality", "75"]) == 2
+    assert "use --model dct-code, which survives it" in capsys.readouterr().err
+    assert main(["reveal", cover, "-o", str(tmp_path / "r.png"), "--model", "dct-code"]) == 2
+    assert "nothing decodes" in capsys.readouterr().err and not (tmp_path / "r.png").exists()
