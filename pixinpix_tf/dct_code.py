@@ -13,7 +13,7 @@ carries it as bits that a JPEG save does not change:
    50 or above moves no coefficient far enough to flip its bit;
 4. only textured blocks carry bytes (nothing is added where a change would show on a flat area): a
    block is textured when one of its other AC coefficients is about half its quality-50 step or more.
-   Blocks near that threshold are first settled to one side (one coefficient nudged), so that the
+   Blocks near that threshold are first settled to one side (their probes nudged), so that the
    revealer, which decides again on what it receives, agrees after a JPEG save. Bytes of flat blocks
    are erasures for the Reed-Solomon decoder, which corrects twice as many of those as errors.
 
@@ -26,8 +26,10 @@ moves the 8x8 grid, and JPEG below quality 50. What it gives: on a lossless PNG 
 secret exactly, not better: the secret's quality is set by the cover's capacity.
 
 With a key (`keys.Key`), the keystream, the order of the bytes and the QIM dither come from it, so
-without the key nothing decodes (`reveal` returns None): the header's check fails. Without a key they
-come from a fixed public key.
+without the key nothing decodes (`reveal` returns None): the Reed-Solomon decoding fails, and the
+header's check would catch what got past it. Without a key they come from a fixed public key, so
+anyone can reveal (and so detect) an unkeyed stego image. There is no per-image nonce: two stego images
+of one size hidden with one key share keystream, order and dither.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ BYTES_PER_BLOCK = 1  # bytes each textured 8x8 block carries, one bit per coeffi
 # cannot carry across it; and where settling puts a probe (beyond those, so that 8-bit rounding keeps it there).
 TEXTURE_THRESHOLD, CLEAR_LOW, CLEAR_HIGH, SETTLE_LOW, SETTLE_HIGH = 0.48, 0.15, 1.0, 0.05, 1.15
 ERROR_MARGIN = 8  # parity bytes per codeword kept for errors beyond the flat blocks' erasures
-_HEADER = struct.Struct(">I4s")  # AVIF bytes, check (SHAKE-256 of key and payload)
+_HEADER = struct.Struct(">I4s")  # length of the AVIF, check (SHAKE-256 of key material and AVIF)
 
 # JPEG's luminance quantisation table at quality 50 (ITU-T T.81, Annex K), row-major.
 JPEG_LUMA_Q50 = np.array([
@@ -85,19 +87,17 @@ class DctCode:
         """The uint8 stego image of `cover`'s size carrying `secret` (uint8 RGB, already the cover's size).
 
         Raises ImageError when the cover has too few textured blocks to carry even the smallest secret."""
-        if not features.check("avif"):
-            raise ImageError("dct-code compresses the secret to AVIF, which this Pillow cannot write: "
-                             "pip install -U pillow (11.3 or later)")
+        _check_avif()
+        slots = _Slots(np.shape(cover), key)
         cover = _settle(np.asarray(cover, np.uint8))
-        slots = _Slots(cover.shape, key)
         coefficients = _coefficients(cover)
         textured, doubtful = _textured(coefficients), _doubtful(coefficients)
         for parity in _parities(textured, doubtful.mean()):
             room = _sizes(len(slots.order), parity)[0] - _HEADER.size
-            image = _compress(secret, room) if room > 0 else None
-            if image is None:
+            avif = _compress(secret, room) if room > 0 else None
+            if avif is None:
                 break  # more parity leaves even less room
-            stego = _embed(cover, _encode(image, room, parity, slots), slots, textured & ~doubtful)
+            stego = _embed(cover, _encode(avif, room, parity, slots), slots, textured & ~doubtful)
             if all(_payload(_jpeg(stego, quality), slots, (parity,)) is not None for quality in CHECKED_QUALITIES):
                 return stego
         raise ImageError(f"the cover has too few textured 8x8 blocks ({int(textured.sum())} of {textured.size}) to "
@@ -106,14 +106,26 @@ class DctCode:
     def reveal(self, stego: np.ndarray, key: Key | None = None) -> np.ndarray | None:
         """The secret (uint8 RGB, the stego's size), or None if nothing decodes (no payload, another key,
         or damage beyond what the code corrects)."""
+        _check_avif()
+        slots = _Slots(np.shape(stego), key)
         stego = np.asarray(stego, np.uint8)
-        slots = _Slots(stego.shape, key)
         likely = _parities(_textured(_coefficients(stego)))  # what the hider tried first, first
         payload = _payload(stego, slots, likely + tuple(p for p in reversed(PARITY) if p not in likely))
         if payload is None:
             return None
-        with Image.open(io.BytesIO(payload)) as image:
-            return np.asarray(image.convert("RGB").resize(stego.shape[1::-1], Image.BICUBIC))
+        try:  # the check holds for the public key's payloads too, so anyone can forge one: trust nothing
+            with Image.open(io.BytesIO(payload)) as image:
+                if image.format != "AVIF" or image.width > stego.shape[1] or image.height > stego.shape[0]:
+                    return None
+                return np.asarray(image.convert("RGB").resize(stego.shape[1::-1], Image.BICUBIC))
+        except (OSError, ValueError, Image.DecompressionBombError):
+            return None
+
+
+def _check_avif() -> None:
+    if not features.check("avif"):
+        raise ImageError("dct-code keeps the secret as AVIF, which this Pillow cannot read or write: "
+                         "pip install -U pillow (11.3 or later)")
 
 
 def _parities(textured: np.ndarray, doubtful: float = 0.0) -> tuple[int, ...]:
@@ -142,17 +154,19 @@ class _Slots:
             raise ImageError(f"dct-code hides in RGB images of at least 64x64, got shape {tuple(shape)}")
         self.blocks = (shape[0] // 8, shape[1] // 8)
         count = self.blocks[0] * self.blocks[1] * BYTES_PER_BLOCK
-        self.secret = key.material(b"dct-code") if key is not None else hashlib.sha256(PUBLIC_KEY).digest()
-        bits = np.random.PCG64(int.from_bytes(self.secret[:16], "big"))  # its raw stream is fixed across NumPy versions
+        public = hashlib.sha256(PUBLIC_KEY).digest()
+        self.key_material = key.material(b"dct-code") if key is not None else public
+        # PCG64's raw stream is fixed across NumPy versions; it is not cryptographic (the keystream is).
+        bits = np.random.PCG64(int.from_bytes(self.key_material[:16], "big"))
         self.order = np.argsort(bits.random_raw(count), kind="stable")  # payload byte i -> slot order[i]
         self.dither = (bits.random_raw((count, 8)) >> 11) / 2.0**53  # uniform [0, 1), in QIM steps
         self.dither = self.dither.reshape(self.blocks + (len(CARRIERS),))
 
     def keystream(self, size: int) -> np.ndarray:
-        return np.frombuffer(hashlib.shake_256(self.secret + b"stream").digest(size), np.uint8)
+        return np.frombuffer(hashlib.shake_256(self.key_material + b"stream").digest(size), np.uint8)
 
     def check(self, data: bytes) -> bytes:
-        return hashlib.shake_256(self.secret + b"check" + data).digest(4)
+        return hashlib.shake_256(self.key_material + b"check" + data).digest(4)
 
 
 def _blocks(luma: np.ndarray) -> np.ndarray:
@@ -273,9 +287,9 @@ def _sizes(slots: int, parity: int) -> tuple[int, int]:
     return data, data + -(-data // (255 - parity)) * parity
 
 
-def _encode(image: bytes, room: int, parity: int, slots: _Slots) -> np.ndarray:
-    """The coded bytes for every block: header, AVIF, zero padding, keystream, Reed-Solomon."""
-    data = _HEADER.pack(len(image), slots.check(image)) + image
+def _encode(avif: bytes, room: int, parity: int, slots: _Slots) -> np.ndarray:
+    """The coded bytes for every slot: header, AVIF, zero padding, keystream, Reed-Solomon."""
+    data = _HEADER.pack(len(avif), slots.check(avif)) + avif
     data += bytes(room + _HEADER.size - len(data))
     plain = np.frombuffer(data, np.uint8) ^ slots.keystream(len(data))
     coded = np.frombuffer(bytes(reedsolo.RSCodec(parity).encode(plain.tobytes())), np.uint8)

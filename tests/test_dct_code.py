@@ -92,3 +92,16 @@ def test_the_command_line_writes_a_jpeg_stego_down_to_the_design_quality_and_rev
     assert "use --model dct-code, which survives it" in capsys.readouterr().err
     assert main(["reveal", cover, "-o", str(tmp_path / "r.png"), "--model", "dct-code"]) == 2
     assert "nothing decodes" in capsys.readouterr().err and not (tmp_path / "r.png").exists()
+
+
+def test_a_forged_payload_or_a_bad_array_gives_none_or_a_clear_error_never_a_crash(pair):
+    # The public key is in the source: anyone can write a payload that passes the check but is no AVIF.
+    cover = dct_code._settle(pair[0])
+    slots = dct_code._Slots(cover.shape, None)
+    textured = dct_code._textured(dct_code._coefficients(cover))
+    room = dct_code._sizes(len(slots.order), 64)[0] - dct_code._HEADER.size
+    forged = dct_code._embed(cover, dct_code._encode(b"not an AVIF at all", room, 64, slots), slots, textured)
+    assert dct_code._payload(forged, slots, (64,)) == b"not an AVIF at all"  # it decodes and passes the check
+    assert CODE.reveal(forged) is None
+    with pytest.raises(ImageError, match="RGB images of at least 64x64"):
+        CODE.hide(pair[0][..., 0], pair[1])
