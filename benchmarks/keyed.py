@@ -6,9 +6,8 @@ prints revealed-vs-secret PSNR and SSIM (mean over the folder) without a key, an
 key, a wrong key and no key. `--out` writes keyed.png (the first photo's secret, its unkeyed reveal
 and the three keyed ones side by side, per folder) and keyed.json. A key needs at least
 keys.MIN_BLOCKS blocks, so 32x32 pairs cannot be keyed (benchmarks/keyed_digits.py enlarges them).
-With `--model dct-code`
-the key encrypts the payload instead (`--blocks` does not apply): a wrong key or none decodes nothing,
-which counts as a mid-grey image.
+With `--model dct-code` the key encrypts the payload instead (`--blocks` does not apply): a wrong key
+or none decodes nothing, which counts as a mid-grey image.
 
 Example:
     python benchmarks/keyed.py --photos ../shared/data/photos/kodak ../shared/data/photos/CBSD68 \\
