@@ -42,6 +42,7 @@ import numpy as np
 import reedsolo
 from PIL import Image, features
 
+from pixinpix_tf.distortions import jpeg
 from pixinpix_tf.errors import ImageError
 from pixinpix_tf.keys import Key
 
@@ -98,7 +99,8 @@ class DctCode:
             if avif is None:
                 break  # more parity leaves even less room
             stego = _embed(cover, _encode(avif, room, parity, slots), slots, textured & ~doubtful)
-            if all(_payload(_jpeg(stego, quality), slots, (parity,)) is not None for quality in CHECKED_QUALITIES):
+            if all(_payload(jpeg(stego[None], 100 - quality)[0], slots, (parity,)) is not None
+                   for quality in CHECKED_QUALITIES):
                 return stego
         raise ImageError(f"the cover has too few textured 8x8 blocks ({int(textured.sum())} of {textured.size}) to "
                          "carry a secret that survives JPEG: use a more detailed or larger cover")
@@ -313,10 +315,3 @@ def _decode(carried: np.ndarray, erased: np.ndarray, parity: int, slots: _Slots)
     length, check = _HEADER.unpack(data[: _HEADER.size])
     image = data[_HEADER.size : _HEADER.size + length]
     return image if length <= len(data) - _HEADER.size and check == slots.check(image) else None
-
-
-def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
-    with Image.open(buffer) as decoded:
-        return np.asarray(decoded.convert("RGB"))
