@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 def whole_image(model, size: int):
     """hide/reveal functions that run the networks once on an image padded to a square `size`."""
     from pixinpix_tf.images import to_uint8
-    from pixinpix_tf.model import PixInPix
+    from pixinpix_tf.nets.model import PixInPix
 
     big = PixInPix(**{**model.get_config(), "image_size": size})
     big.set_weights(model.get_weights())
@@ -54,10 +54,12 @@ def main() -> None:
     parser.add_argument("--refine", type=int, default=0, help="refinement steps of the 4000x3000 hide (default: 0)")
     args = parser.parse_args()
 
-    from pixinpix_tf import api, metrics
+    from pixinpix_tf import api
+
+    from pixinpix_tf.analysis import metrics
     from pixinpix_tf.images import read_image
-    from pixinpix_tf.loading import load_model
-    from pixinpix_tf.tiling import fit_secret
+    from pixinpix_tf.inference.loading import load_model
+    from pixinpix_tf.inference.tiling import fit_secret
 
     model = load_model(args.model)
     for folder in args.photos:

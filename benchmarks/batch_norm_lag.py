@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 
 
 def revealed_psnr(model, pairs) -> float:
-    from pixinpix_tf import metrics
+    from pixinpix_tf.analysis import metrics
 
     values = [metrics.psnr(np.asarray(targets["revealed"]) * 255,
                            np.asarray(model(inputs, training=False)["revealed"], np.float32) * 255)
@@ -41,9 +41,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     from pixinpix_tf.config import Config
-    from pixinpix_tf.data import make_pairs
-    from pixinpix_tf.loading import load_model
-    from pixinpix_tf.train import RECALIBRATION_PAIRS, recalibrate_batch_norm
+    from pixinpix_tf.nets.data import make_pairs
+    from pixinpix_tf.inference.loading import load_model
+    from pixinpix_tf.nets.train import RECALIBRATION_PAIRS, recalibrate_batch_norm
 
     run = Path(args.run)
     cfg = Config.from_json((run / "config.json").read_text())

@@ -63,8 +63,8 @@ def main() -> None:
 
     from pixinpix_tf.config import get_preset
     from pixinpix_tf.export import exporter
-    from pixinpix_tf.loading import load_model
-    from pixinpix_tf.model import PixInPix
+    from pixinpix_tf.inference.loading import load_model
+    from pixinpix_tf.nets.model import PixInPix
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -43,8 +43,8 @@ def main() -> None:
     parser.add_argument("models", nargs="*", help="model names or paths")
     parser.add_argument("--config", help="architecture fields as JSON (config.ModelConfig), instead of a model")
     args = parser.parse_args()
-    from pixinpix_tf.loading import load_model
-    from pixinpix_tf.model import PixInPix
+    from pixinpix_tf.inference.loading import load_model
+    from pixinpix_tf.nets.model import PixInPix
 
     models = [(name, load_model(name)) for name in args.models]
     if args.config:

@@ -23,11 +23,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pixinpix_tf import api, keys, metrics
-from pixinpix_tf.dct_code import DctCode
+from pixinpix_tf import api, keys
+
+from pixinpix_tf.analysis import metrics
+from pixinpix_tf.methods.dct_code import DctCode
 from pixinpix_tf.errors import ImageError
 from pixinpix_tf.images import read_image
-from pixinpix_tf.tiling import fit_secret
+from pixinpix_tf.inference.tiling import fit_secret
 
 RIGHT, WRONG = keys.Key("benchmark passphrase"), keys.Key("benchmark passphrase!")
 

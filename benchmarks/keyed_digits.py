@@ -18,7 +18,9 @@ import argparse
 import numpy as np
 from PIL import Image
 
-from pixinpix_tf import api, evaluate, keys
+from pixinpix_tf import api, keys
+
+from pixinpix_tf.analysis import evaluate
 from pixinpix_tf.config import get_preset
 
 RIGHT, WRONG = keys.Key("benchmark passphrase"), keys.Key("benchmark passphrase!")

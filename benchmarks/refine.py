@@ -27,8 +27,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, nargs="+", default=[0, 10, 30], help="refinement steps to compare")
     args = parser.parse_args()
 
-    from pixinpix_tf import evaluate
-    from pixinpix_tf.loading import load_model
+    from pixinpix_tf.analysis import evaluate
+    from pixinpix_tf.inference.loading import load_model
 
     model = load_model(args.model)
     for folder in args.photos:

@@ -77,8 +77,10 @@ def main() -> None:
     if args.smooth:
         args.photos.append(str(write_smooth_images(Path(tempfile.mkdtemp()) / "smooth")))
 
-    from pixinpix_tf import api, evaluate, report
-    from pixinpix_tf.dct_code import DctCode
+    from pixinpix_tf import api
+
+    from pixinpix_tf.analysis import evaluate, report
+    from pixinpix_tf.methods.dct_code import DctCode
 
     models = [api.resolve_model(name) for name in args.models]
     for model in models:

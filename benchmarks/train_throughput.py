@@ -20,9 +20,9 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from pixinpix_tf.config import get_preset  # noqa: E402
-from pixinpix_tf.data import make_pairs  # noqa: E402
-from pixinpix_tf.model import PixInPix  # noqa: E402
-from pixinpix_tf.train import compile_model  # noqa: E402
+from pixinpix_tf.nets.data import make_pairs  # noqa: E402
+from pixinpix_tf.nets.model import PixInPix  # noqa: E402
+from pixinpix_tf.nets.train import compile_model  # noqa: E402
 
 
 def images_per_second(model, dataset, steps: int, batch_size: int) -> float:

@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pixinpix_tf import api, metrics
+from pixinpix_tf import api
+
+from pixinpix_tf.analysis import metrics
 from pixinpix_tf.images import read_image
 
 CROP = 128

@@ -2,7 +2,7 @@
 
 Layout of an export folder DIR:
 
-    DIR/metadata.json                    what a runtime needs to know (read by pixinpix_tf.loading)
+    DIR/metadata.json                    what a runtime needs to know (read by pixinpix_tf.inference.loading)
     DIR/saved_model/models.config        for tensorflow_model_server --model_config_file
     DIR/saved_model/NAME/VERSION/        the SavedModel (TF Serving layout)
     DIR/onnx/hide.onnx, reveal.onnx, pixinpix.onnx   float32 NHWC batches at the networks' level
@@ -10,7 +10,7 @@ Layout of an export folder DIR:
 
 Everything is written into a temporary folder inside DIR, checked against Keras
 (max |difference| <= 1e-4 for every signature and network ONNX file, at batch
-sizes 1 and 5; the image graphs' uint8 images against `pixinpix_tf.tiling`'s at
+sizes 1 and 5; the image graphs' uint8 images against `pixinpix_tf.inference.tiling`'s at
 most one level apart on at most MAX_FRACTION_OFF of the values) and only then
 moved into place; a failure leaves nothing behind.
 """
@@ -28,8 +28,8 @@ import numpy as np
 
 from pixinpix_tf.config import Config
 from pixinpix_tf.errors import ExportError, ModelError
-from pixinpix_tf.loading import EXPORT_METADATA, load_model, locate, run_config
-from pixinpix_tf.model import PixInPix
+from pixinpix_tf.inference.loading import EXPORT_METADATA, load_model, locate, run_config
+from pixinpix_tf.nets.model import PixInPix
 
 FORMATS = ("saved_model", "onnx")
 # Float32 sums in another order (onnxruntime runs the convolutions in NCHW) differ by up to
@@ -37,7 +37,7 @@ FORMATS = ("saved_model", "onnx")
 # wrong conversion is off by far more.
 TOLERANCE = 1e-4
 PARITY_BATCHES = (1, 5)
-# The image graphs' uint8 outputs against Keras through `pixinpix_tf.tiling` in float32: at most one level
+# The image graphs' uint8 outputs against Keras through `pixinpix_tf.inference.tiling` in float32: at most one level
 # apart (a value on a rounding boundary), on at most this share of the values.
 MAX_FRACTION_OFF = 0.01
 
@@ -137,11 +137,11 @@ def check_onnx(model: PixInPix, directory: Path) -> dict[str, float]:
 
 def _check_image_graphs(model: PixInPix, directory: Path) -> dict[str, float]:
     """The largest difference in 8-bit levels, and the share of values that differ, of hide_image.onnx /
-    reveal_image.onnx against Keras through `pixinpix_tf.tiling` (revealing the graph's own stego), on a
+    reveal_image.onnx against Keras through `pixinpix_tf.inference.tiling` (revealing the graph's own stego), on a
     random image of `_image_check_shape`."""
     import onnxruntime as ort
 
-    from pixinpix_tf.tiling import hide_image, layout, reveal_image
+    from pixinpix_tf.inference.tiling import hide_image, layout, reveal_image
 
     rng = np.random.default_rng(0)
     height, width = _image_check_shape(model)
@@ -165,7 +165,7 @@ def _check_image_graphs(model: PixInPix, directory: Path) -> dict[str, float]:
 def _image_check_shape(model: PixInPix) -> tuple[int, int]:
     """(height, width), neither a multiple of the tile, large enough to need two chunks of tiles
     (`tiling.CHUNK_TILES`) or, for a `whole_image` model, several windows (`tiling.WINDOW_PIXELS`)."""
-    from pixinpix_tf import tiling
+    from pixinpix_tf.inference import tiling
 
     tile = tiling.layout(model)["tile"]
     side = math.isqrt(tiling.WINDOW_PIXELS) if model.whole_image else tile * math.isqrt(tiling.CHUNK_TILES)
@@ -280,7 +280,7 @@ def export_model(model_path: str | Path, out: str | Path, formats=FORMATS, name:
 def _sample_tiles(model: PixInPix) -> dict[str, np.ndarray]:
     """Tiles of the bundled sample photos (real images) as float covers and secrets."""
     from pixinpix_tf.images import SAMPLES, read_image
-    from pixinpix_tf.tiling import fit_secret, to_tiles
+    from pixinpix_tf.inference.tiling import fit_secret, to_tiles
 
     size = model.image_size
     cover = read_image(SAMPLES / "cover.png", 3)
@@ -301,7 +301,7 @@ def write_pretrained_onnx(model: PixInPix, folder: str | Path) -> dict:
     nothing) if float32 fails too.
     """
     from pixinpix_tf.images import to_uint8
-    from pixinpix_tf.onnx_runtime import OnnxPixInPix
+    from pixinpix_tf.inference.onnx_runtime import OnnxPixInPix
 
     from pixinpix_tf.export import onnx
 

@@ -7,7 +7,7 @@ NHWC as in Keras (tf2onnx inserts one transpose at each end), float32 in
 precision (computation stays float32), as the shipped pretrained models do where
 their 8-bit outputs stay within one level (`exporter.write_pretrained_onnx`).
 
-The image graphs do what `pixinpix_tf.tiling` does in Python, so another runtime
+The image graphs do what `pixinpix_tf.inference.tiling` does in Python, so another runtime
 needs nothing else: one uint8 (H, W, C) image in (for hide_image, `cover` and a
 `secret` already at the cover's height and width), one uint8 image of that
 height and width out, any H and W of at least the tile size (side_multiple for a
@@ -30,9 +30,9 @@ import tensorflow as tf
 import tf2onnx
 from onnx import numpy_helper
 
-from pixinpix_tf import tiling
+from pixinpix_tf.inference import tiling
 from pixinpix_tf.export.saved_model import input_specs
-from pixinpix_tf.model import PixInPix
+from pixinpix_tf.nets.model import PixInPix
 
 ONNX_FILES = {"hide": "hide.onnx", "reveal": "reveal.onnx", "pixinpix": "pixinpix.onnx",
               "hide_image": "hide_image.onnx", "reveal_image": "reveal_image.onnx"}
@@ -121,7 +121,8 @@ def _frozen(network):
 
 
 def _image_job(network, images: list, out_channels: int, model: PixInPix):
-    """`network` on uint8 (H, W, C) images as `pixinpix_tf.tiling` runs it, in a loop of bounded memory: uint8 out."""
+    """`network` on uint8 (H, W, C) images as `pixinpix_tf.inference.tiling` runs it, in a loop of bounded
+    memory: uint8 out."""
     job = _windows if model.whole_image else _tiles
     return job(network, images, out_channels, tiling.layout(model)["tile"])
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from pixinpix_tf.model import PixInPix
+from pixinpix_tf.nets.model import PixInPix
 
 SIGNATURES = ("serving_default", "hide", "reveal", "hide_png", "reveal_png")
 

@@ -2,12 +2,12 @@
 
 Importing the package is cheap and TensorFlow-free: `hide` and `reveal` run the
 shipped models on onnxruntime; `load_model` (and `hide --refine`) import Keras
-on first use. To load a `.keras` file with Keras itself, `import pixinpix_tf.model`.
+on first use. To load a `.keras` file with Keras itself, `import pixinpix_tf.nets.model`.
 """
 
 __version__ = "0.1.0"
 __all__ = ["hide", "reveal", "load_model"]
-_HOMES = {"hide": "api", "reveal": "api", "load_model": "loading"}
+_HOMES = {"hide": "api", "reveal": "api", "load_model": "inference.loading"}
 
 
 def __getattr__(name):

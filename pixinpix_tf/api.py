@@ -15,7 +15,7 @@ shipped model has), else on Keras; refinement needs gradients, so Keras. On
 onnxruntime, a model whose folder has the image graphs (hide_image.onnx,
 reveal_image.onnx) runs each image through them in one call, the padding,
 tiles or windows and cropping inside the graph; otherwise, and on Keras,
-`pixinpix_tf.tiling` cuts the image in Python.
+`pixinpix_tf.inference.tiling` cuts the image in Python.
 Importing this module imports neither TensorFlow nor onnxruntime.
 """
 
@@ -27,18 +27,20 @@ from pathlib import Path
 
 import numpy as np
 
-from pixinpix_tf import keys, loading
-from pixinpix_tf.dct_code import DESIGN_QUALITY, DctCode
+from pixinpix_tf import keys
+
+from pixinpix_tf.inference import loading
+from pixinpix_tf.methods.dct_code import DESIGN_QUALITY, DctCode
 from pixinpix_tf.errors import ConfigError, ImageError, ModelError
 from pixinpix_tf.images import as_float_images, as_uint8_image
-from pixinpix_tf.tiling import Progress, check_size, fit_secret, hide_image, layout, reveal_image
+from pixinpix_tf.inference.tiling import Progress, check_size, fit_secret, hide_image, layout, reveal_image
 
 __all__ = ["hide", "reveal", "resolve_model", "DEFAULT_MODEL", "DEFAULT_REFINE_STEPS", "BACKENDS"]
 
 # The model `hide`/`reveal` use when none is given: the one with the better
 # figures on natural photos (Kodak, see its model card).
 DEFAULT_MODEL = "imagenet-in-cifar10"
-# Stego refinement steps (`pixinpix_tf.refine`) that `hide` runs unless told otherwise. 0:
+# Stego refinement steps (`pixinpix_tf.nets.refine`) that `hide` runs unless told otherwise. 0:
 # 10 steps lift the default model's Kodak revealed PSNR from 29.1 to 33.4 dB, but take
 # 19 s and 1.5 GB per photo against 1 s and 0.4 GB for the hiding network alone.
 DEFAULT_REFINE_STEPS = 0
@@ -115,7 +117,7 @@ def hide_tiles(model, covers, secrets, refine_steps: int = 0, batch_size: int = 
         return stegos
     if not hasattr(model, "revealer"):
         raise ModelError("refinement needs the Keras model; this one runs on onnxruntime")
-    from pixinpix_tf.refine import refine_stego
+    from pixinpix_tf.nets.refine import refine_stego
 
     return refine_stego(model.revealer, covers, secrets, stegos, refine_steps, batch_size)
 
@@ -131,7 +133,7 @@ def hide(cover, secret, model=None, keep_aspect: bool = False, refine_steps: int
             run directory, a `.keras` file or an export folder; None: DEFAULT_MODEL.
         keep_aspect: fit the secret inside the cover with black bars instead of stretching it.
         refine_steps: optimise the stego pixels against the revealing network for this many
-            steps (`pixinpix_tf.refine`, Keras only): a better revealed secret for more time;
+            steps (`pixinpix_tf.nets.refine`, Keras only): a better revealed secret for more time;
             None: DEFAULT_REFINE_STEPS.
         backend: `auto`, `onnx` or `keras` (see `choose_backend`), for a model given by name.
         progress: show a progress bar over the cover's tiles (or a `tiling.Progress` callback); through

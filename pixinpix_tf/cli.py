@@ -17,9 +17,11 @@ import importlib.util
 import os
 import sys
 
-from pixinpix_tf import api, loading
+from pixinpix_tf import api
+
+from pixinpix_tf.inference import loading
 from pixinpix_tf.config import PRESETS, STRATEGIES, Config, ModelConfig, get_preset
-from pixinpix_tf.dct_code import DctCode
+from pixinpix_tf.methods.dct_code import DctCode
 from pixinpix_tf.errors import ConfigError, ImageError, PixInPixError, TrainingFailed
 
 SHOW_TENSORFLOW_LOGS = False  # set by `pixinpix --verbose`
@@ -144,7 +146,7 @@ def train_main(argv: list[str] | None = None) -> int:
         cfg = config_from_args(args)
         require("train", ("tensorflow", "keras", "tensorflow_datasets"), "tf")
         import_tensorflow()
-        from pixinpix_tf.train import run
+        from pixinpix_tf.nets.train import run
 
         logs = run(cfg, args.out, data_dir=args.data_dir, strategy=args.strategy, verbose=args.verbose,
                    health_check=args.health_check)
@@ -194,7 +196,7 @@ def evaluate_main(argv: list[str] | None = None) -> int:
                                else os.path.splitext(args.model)[0] + "-eval")
         require("evaluate", ("tensorflow", "keras", "tensorflow_datasets", "matplotlib"), "tf")
         import_tensorflow()
-        from pixinpix_tf.evaluate import run
+        from pixinpix_tf.analysis.evaluate import run
 
         results = run(args.model, out, cover=args.cover, secret=args.secret, num=args.num, data_dir=args.data_dir,
                       seed=args.seed, verbose=args.verbose, refine_steps=args.refine)
@@ -231,7 +233,7 @@ def steganalyse_main(argv: list[str] | None = None) -> int:
     try:
         require("steganalyse", ("tensorflow", "keras", "tensorflow_datasets"), "tf")
         import_tensorflow()
-        from pixinpix_tf.steganalysis import run
+        from pixinpix_tf.analysis.steganalysis import run
 
         run(args.methods, num=args.num, epochs=args.epochs, cover=args.cover, secret=args.secret,
             data_dir=args.data_dir, out=args.out, secret_sides=tuple(args.secret_side), photos=args.photos)
@@ -374,7 +376,8 @@ def _image_parser(command: str) -> argparse.ArgumentParser:
 def _image_command(argv: list[str] | None, command: str) -> int:
     """`pixinpix hide` and `pixinpix reveal` on image files of any size."""
     args = _image_parser(command).parse_args(argv)
-    from pixinpix_tf import metrics, tiling
+    from pixinpix_tf.analysis import metrics
+    from pixinpix_tf.inference import tiling
     from pixinpix_tf.images import read_image, write_image
 
     try:

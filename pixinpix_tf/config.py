@@ -27,7 +27,7 @@ def _field(default: Any, help: str) -> Any:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture of the twin U-Nets (`pixinpix_tf.model.PixInPix` is built from it by keyword)."""
+    """Architecture of the twin U-Nets (`pixinpix_tf.nets.model.PixInPix` is built from it by keyword)."""
 
     image_size: int = _field(32, "side of the square training images in pixels, a multiple of pixel_block * 2**depth")
     secret_channels: int = _field(3, "1 = grayscale secret, 3 = RGB")
@@ -122,7 +122,7 @@ class Config:
     train_only: str | None = _field(None, "hider or revealer: train that network alone, the other keeps its "
                                     "weights (none: both)")
     channel: str = _field("", "distortions the stego image goes through in training, comma-separated, from "
-                          + ", ".join(CHANNEL_DISTORTIONS) + " (channel.Channel; empty: none)")
+                          + ", ".join(CHANNEL_DISTORTIONS) + " (nets.distortion_layers.Channel; empty: none)")
     adversary: float = _field(0.0, "w > 0: a steganalyser (detector.detector) learns beside the networks to tell "
                               "the 8-bit stego images from their covers, and the hider learns to fool it, with "
                               "weight w on the detector's loss (train.with_adversary); 0: none")

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from pixinpix_tf import api, metrics
+from pixinpix_tf import api
+
+from pixinpix_tf.analysis import metrics
 from pixinpix_tf.images import SAMPLES, read_image, write_image
-from pixinpix_tf.report import plot_samples
-from pixinpix_tf.tiling import fit_secret
+from pixinpix_tf.analysis.report import plot_samples
+from pixinpix_tf.inference.tiling import fit_secret
 
 DIGITS_MODEL = "mnist-in-cifar10"
 

@@ -40,9 +40,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pixinpix_tf
-from pixinpix_tf import keys, loading
+from pixinpix_tf import keys
+from pixinpix_tf.inference import loading
 from pixinpix_tf.errors import ConfigError
-from pixinpix_tf.tiling import layout
+from pixinpix_tf.inference.tiling import layout
 
 WEB_DIR = Path(pixinpix_tf.__file__).resolve().parent.parent / "web"  # the checkout's web/ (see above)
 ORT_DIST = Path("node_modules") / "onnxruntime-web" / "dist"

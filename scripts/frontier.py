@@ -17,7 +17,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from pixinpix_tf import report  # noqa: E402
+from pixinpix_tf.analysis import report  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:

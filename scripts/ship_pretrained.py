@@ -37,8 +37,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from pixinpix_tf import api, metrics  # noqa: E402
-from pixinpix_tf.loading import PRETRAINED_DIR, load_model, save_pretrained  # noqa: E402
+from pixinpix_tf import api  # noqa: E402
+from pixinpix_tf.analysis import metrics  # noqa: E402
+from pixinpix_tf.inference.loading import PRETRAINED_DIR, load_model, save_pretrained  # noqa: E402
 
 
 def training_summary(run: Path) -> dict:
@@ -93,7 +94,7 @@ def sample_figures(model) -> dict:
     the photo pair, and the worst of the six demo digits."""
     from pixinpix_tf.demo import SAMPLES
     from pixinpix_tf.images import read_image
-    from pixinpix_tf.tiling import fit_secret
+    from pixinpix_tf.inference.tiling import fit_secret
 
     def pair(cover_file, secret_file):
         cover = read_image(cover_file, 3)
@@ -129,7 +130,7 @@ def onnx_paragraph(onnx: dict) -> str:
             f"random image large enough for several chunks of tiles or windows, the image graphs' are at most "
             f"{onnx['hide_image.onnx_levels']:g} ({onnx['hide_image.onnx_fraction_off']:.3%}) and "
             f"{onnx['reveal_image.onnx_levels']:g} ({onnx['reveal_image.onnx_fraction_off']:.3%}) from Keras' "
-            f"through `pixinpix_tf.tiling`.")
+            f"through `pixinpix_tf.inference.tiling`.")
 
 
 def reship_onnx(folder: Path) -> None:
@@ -321,7 +322,7 @@ def main(argv: list[str] | None = None) -> None:
         reship_detectability((Path(args.into) if args.into else PRETRAINED_DIR) / args.reship, args.detectability)
         return
 
-    from pixinpix_tf import evaluate
+    from pixinpix_tf.analysis import evaluate
     from pixinpix_tf.export.exporter import write_pretrained_onnx
 
     name = args.name or args.reship

@@ -25,7 +25,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from pixinpix_tf import cli, evaluate, report, train  # noqa: E402
+from pixinpix_tf import cli  # noqa: E402
+from pixinpix_tf.analysis import evaluate, report  # noqa: E402
+from pixinpix_tf.nets import train  # noqa: E402
 
 
 def plot(points: dict[float, dict], lsb: dict, path: Path, title: str) -> None:

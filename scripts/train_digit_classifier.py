@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
-from pixinpix_tf.data import load_images  # noqa: E402
+from pixinpix_tf.nets.data import load_images  # noqa: E402
 
 ASSETS = Path(__file__).resolve().parents[1] / "pixinpix_tf" / "assets"
 

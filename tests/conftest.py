@@ -58,7 +58,7 @@ TINY_TILE_MODEL = dict(image_size=32, depth=2, base_filters=4, max_filters=8, co
 
 def tiny_model(**changes):
     """A fresh 32x32 PixInPix small enough to build, save and export in a second."""
-    from pixinpix_tf.model import PixInPix
+    from pixinpix_tf.nets.model import PixInPix
 
     return PixInPix(**{**TINY_TILE_MODEL, **changes})
 
@@ -108,7 +108,7 @@ def mock_tfds(monkeypatch):
     """`tfds.testing.mock_data` as a factory; the mock 'downloads' need no network check."""
     import tensorflow_datasets as tfds
 
-    from pixinpix_tf import data
+    from pixinpix_tf.nets import data
 
     monkeypatch.setattr(data, "_network_available", lambda: True)
     return lambda num_examples: tfds.testing.mock_data(num_examples=num_examples)

@@ -10,8 +10,8 @@ from pixinpix_tf import api
 from pixinpix_tf.cli import main
 from pixinpix_tf.errors import ConfigError, ImageError
 from pixinpix_tf.images import as_uint8_image, read_image
-from pixinpix_tf.loading import load_model
-from pixinpix_tf.tiling import fit_secret, hide_image, reveal_image
+from pixinpix_tf.inference.loading import load_model
+from pixinpix_tf.inference.tiling import fit_secret, hide_image, reveal_image
 
 from conftest import save_tiny_model
 
@@ -176,7 +176,7 @@ def test_the_package_api_imports_without_tensorflow_and_hides_with_the_default_m
 
 @pytest.mark.parametrize("shape", [(37, 45), (300, 170)])
 def test_whole_image_windows_cover_every_pixel_once_at_sides_the_network_accepts(shape, monkeypatch):
-    from pixinpix_tf import tiling
+    from pixinpix_tf.inference import tiling
 
     monkeypatch.setattr(tiling, "WINDOW_PIXELS", 160 * 160)  # the larger shape needs several windows
     cover = RNG.integers(0, 256, (*shape, 3), dtype=np.uint8)
@@ -210,7 +210,7 @@ def test_a_whole_image_model_hides_and_reveals_photos_in_one_piece(tmp_path):
 def onnx_pair(model_file, tmp_path_factory):
     """The tiny model on Keras, and on onnxruntime with its network and image graphs."""
     from pixinpix_tf.export import onnx as onnx_export
-    from pixinpix_tf.onnx_runtime import OnnxPixInPix
+    from pixinpix_tf.inference.onnx_runtime import OnnxPixInPix
 
     model = load_model(model_file)
     folder = tmp_path_factory.mktemp("onnx")

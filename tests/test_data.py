@@ -9,8 +9,8 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 from pixinpix_tf.config import get_preset
-from pixinpix_tf import data
-from pixinpix_tf.data import DataError, Source, load_images, make_pairs
+from pixinpix_tf.nets import data
+from pixinpix_tf.nets.data import DataError, Source, load_images, make_pairs
 
 from conftest import real_data_dir
 

@@ -6,11 +6,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pixinpix_tf import api, dct_code, distortions, keys, metrics
+from pixinpix_tf import api, distortions, keys
+
+from pixinpix_tf.analysis import metrics
+
+from pixinpix_tf.methods import dct_code
 from pixinpix_tf.cli import main
 from pixinpix_tf.errors import ImageError
 from pixinpix_tf.images import read_image
-from pixinpix_tf.tiling import fit_secret
+from pixinpix_tf.inference.tiling import fit_secret
 
 SAMPLES = Path(__file__).resolve().parents[1] / "pixinpix_tf" / "assets" / "samples"
 CODE = dct_code.DctCode()

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from pixinpix_tf import metrics
+from pixinpix_tf.analysis import metrics
 from pixinpix_tf.cli import main
 from pixinpix_tf.distortions import DISTORTIONS
-from pixinpix_tf.baselines import compressed_hide, compressed_reveal, lsb_hide, lsb_reveal
+from pixinpix_tf.methods.baselines import compressed_hide, compressed_reveal, lsb_hide, lsb_reveal
 from conftest import ROOT, import_script, save_tiny_model, tiny_model
 
 RNG = np.random.default_rng(0)
@@ -87,7 +87,7 @@ def test_nearest_level_lsb_hides_the_same_bits_closer_to_the_cover(bits):
 @pytest.mark.parametrize("codec", ["webp", "jpeg"])
 def test_a_compressed_secret_in_the_low_bits_reveals_from_the_png_and_never_crashes_when_damaged(codec):
     from pixinpix_tf.images import read_image
-    from pixinpix_tf.tiling import fit_secret
+    from pixinpix_tf.inference.tiling import fit_secret
 
     cover = read_image(ROOT / "pixinpix_tf" / "assets" / "samples" / "cover.png")
     secret = fit_secret(read_image(ROOT / "pixinpix_tf" / "assets" / "samples" / "secret.png"), *cover.shape[:2])
@@ -117,7 +117,7 @@ def test_each_distortion_is_the_identity_at_zero_and_changes_the_image_otherwise
 def test_photo_figures_score_a_cropped_stego_against_the_secret_cropped_alike_with_psnr_and_ssim(tmp_path):
     from PIL import Image
 
-    from pixinpix_tf import evaluate
+    from pixinpix_tf.analysis import evaluate
 
     y, x = np.mgrid[0:48, 0:64]
     for i in range(2):  # smooth images, which WebP compresses into the lowest bit plane
@@ -142,7 +142,7 @@ def test_photo_figures_score_a_cropped_stego_against_the_secret_cropped_alike_wi
 def test_photo_figures_list_a_refused_cover_leave_it_out_of_the_stego_figures_and_count_it_as_grey(tmp_path):
     from PIL import Image
 
-    from pixinpix_tf import evaluate
+    from pixinpix_tf.analysis import evaluate
     from pixinpix_tf.errors import ImageError
 
     rng = np.random.default_rng(0)
@@ -245,8 +245,8 @@ def test_tradeoff_recipe_trains_one_model_per_weight_and_plots_them_with_lsb(tmp
 
 
 def test_frontier_plots_evaluated_models_against_lsb(tmp_path, capsys):
-    from pixinpix_tf.evaluate import evaluate_arrays
-    from pixinpix_tf.report import write_outputs
+    from pixinpix_tf.analysis.evaluate import evaluate_arrays
+    from pixinpix_tf.analysis.report import write_outputs
 
     model = tiny_model(embed_bits=3)
     results = evaluate_arrays(model, IMAGES, IMAGES[::-1], verbose=0)

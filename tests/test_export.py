@@ -279,7 +279,7 @@ def test_the_onnx_backend_hides_and_reveals_photos_of_any_size_like_the_keras_ba
     from PIL import Image
 
     from pixinpix_tf import api
-    from pixinpix_tf.loading import load_model, load_onnx
+    from pixinpix_tf.inference.loading import load_model, load_onnx
 
     out, _ = exported
     cover, secret = Image.open(SAMPLES / "cover.png"), Image.open(SAMPLES / "secret.png")
@@ -313,9 +313,9 @@ def test_the_image_graphs_take_uint8_images_of_any_size_and_match_the_python_ima
         tmp_path, monkeypatch, whole, pixel_block, mirror_padding, secret_scale, texture_mask):
     import onnxruntime as ort
 
-    from pixinpix_tf import tiling
+    from pixinpix_tf.inference import tiling
     from pixinpix_tf.images import read_image
-    from pixinpix_tf.loading import load_model
+    from pixinpix_tf.inference.loading import load_model
 
     from pixinpix_tf.export import onnx as onnx_export
 
@@ -355,8 +355,8 @@ def test_the_image_graphs_take_uint8_images_of_any_size_and_match_the_python_ima
 @pytest.mark.parametrize("whole", [False, True])
 def test_pretrained_onnx_folders_get_the_image_graphs_checked_on_several_chunks_or_windows(
         tmp_path, monkeypatch, whole):
-    from pixinpix_tf import tiling
-    from pixinpix_tf.loading import load_model
+    from pixinpix_tf.inference import tiling
+    from pixinpix_tf.inference.loading import load_model
 
     monkeypatch.setattr(tiling, "CHUNK_TILES", 5)
     monkeypatch.setattr(tiling, "WINDOW_PIXELS", 100 * 100)

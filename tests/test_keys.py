@@ -5,11 +5,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pixinpix_tf import api, keys, metrics
+from pixinpix_tf import api, keys
+
+from pixinpix_tf.analysis import metrics
 from pixinpix_tf.cli import main
 from pixinpix_tf.errors import ConfigError
 from pixinpix_tf.images import read_image
-from pixinpix_tf.tiling import fit_secret
+from pixinpix_tf.inference.tiling import fit_secret
 
 SAMPLES = Path(__file__).resolve().parents[1] / "pixinpix_tf" / "assets" / "samples"
 PASSPHRASE = "tr0ub4dor & 3 horses"

@@ -7,8 +7,8 @@ import pytest
 from pixinpix_tf import api
 from pixinpix_tf.config import Config, ModelConfig, get_preset
 from pixinpix_tf.errors import ConfigError
-from pixinpix_tf.model import PixInPix, grow_weights
-from pixinpix_tf.refine import COVER_WEIGHT, refine_stego
+from pixinpix_tf.nets.model import PixInPix, grow_weights
+from pixinpix_tf.nets.refine import COVER_WEIGHT, refine_stego
 
 from conftest import TINY_MODEL
 
@@ -146,7 +146,7 @@ def test_residual_stego_is_the_cover_plus_a_clipped_change_with_gradient_through
     stego = keras.ops.convert_to_numpy(model.hider(pair))
     np.testing.assert_allclose(stego, np.clip(pair["cover"] + change, 0, 1), atol=1e-6)
     # Where the clip is active the gradient still reaches the change (straight through).
-    from pixinpix_tf.layers import AddClipped
+    from pixinpix_tf.nets.layers import AddClipped
 
     change = tf.constant(pair["cover"][:1] * 0 + 0.5)
     with tf.GradientTape() as tape:
@@ -159,7 +159,7 @@ def test_residual_stego_is_the_cover_plus_a_clipped_change_with_gradient_through
 def test_embedded_code_sits_in_the_low_bits_of_the_nearest_level_and_is_read_back(bits):
     import tensorflow as tf
 
-    from pixinpix_tf.layers import EmbedLowBits, ReadLowBits
+    from pixinpix_tf.nets.layers import EmbedLowBits, ReadLowBits
 
     rng = np.random.default_rng(bits)
     cover = rng.integers(0, 256, (2, 16, 16, 3)).astype(np.float32) / 255
@@ -230,7 +230,7 @@ def test_a_grown_model_computes_what_the_narrower_one_did(batch_norm):
 
 
 def test_a_few_training_steps_lower_the_loss():
-    from pixinpix_tf.train import compile_model
+    from pixinpix_tf.nets.train import compile_model
 
     keras.utils.set_random_seed(0)
     cfg = get_preset("tiny").replace(learning_rate=1e-2)
@@ -281,7 +281,7 @@ def test_refining_lowers_the_revealed_error_of_the_stored_8bit_stego():
 
 
 def test_the_texture_weighted_stego_loss_charges_a_change_on_smooth_areas_more_than_in_texture():
-    from pixinpix_tf.layers import texture_weighted_mse
+    from pixinpix_tf.nets.layers import texture_weighted_mse
 
     rng = np.random.default_rng(0)
     cover = np.full((1, 32, 32, 3), 0.5, np.float32)
@@ -300,7 +300,7 @@ def test_the_texture_weighted_stego_loss_charges_a_change_on_smooth_areas_more_t
 def test_the_training_metrics_are_tensorflows_psnr_and_ssim_in_keras_ops():
     import tensorflow as tf
 
-    from pixinpix_tf.layers import psnr, ssim
+    from pixinpix_tf.nets.layers import psnr, ssim
 
     rng = np.random.default_rng(1)
     a = rng.random((3, 32, 32, 3), dtype=np.float32)
@@ -333,7 +333,7 @@ def test_with_secret_scale_the_hider_sees_only_the_secrets_block_means():
 def test_the_secrets_bilinear_enlargement_is_keras_upsampling_on_any_size_even_in_a_graph(scale):
     import tensorflow as tf
 
-    from pixinpix_tf.layers import EnlargeBilinear
+    from pixinpix_tf.nets.layers import EnlargeBilinear
 
     images = np.random.default_rng(0).random((2, 5, 7, 3), dtype=np.float32)
     expected = keras.layers.UpSampling2D(scale, interpolation="bilinear")(images)
@@ -345,7 +345,7 @@ def test_the_secrets_bilinear_enlargement_is_keras_upsampling_on_any_size_even_i
 def test_pixel_blocks_fold_into_channels_as_tensorflow_does_and_unfold_back():
     import tensorflow as tf
 
-    from pixinpix_tf.layers import DepthToSpace, SpaceToDepth
+    from pixinpix_tf.nets.layers import DepthToSpace, SpaceToDepth
 
     images = np.random.default_rng(2).random((2, 16, 24, 3), dtype=np.float32)
     folded = SpaceToDepth(8)(images)
@@ -380,7 +380,7 @@ def test_mirror_padding_changes_only_what_the_networks_see_at_the_borders():
 
 
 def test_the_texture_mask_bounds_the_hiders_change_and_scales_it_to_its_floor_on_flat_areas_only():
-    from pixinpix_tf.layers import TextureMask
+    from pixinpix_tf.nets.layers import TextureMask
 
     rng = np.random.default_rng(0)
     cover = np.full((1, 32, 32, 3), 0.5, np.float32)

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pixinpix_tf import api, loading
+from pixinpix_tf import api
+
+from pixinpix_tf.inference import loading
 from pixinpix_tf.cli import main as cli_main
 from pixinpix_tf.errors import ModelError
 
@@ -33,7 +35,7 @@ def ship(run_dir, into):
 def shipped_once(tmp_path_factory):
     """A tiny run, trained and shipped once for the module (its folders are copied for each test)."""
     from pixinpix_tf.config import get_preset
-    from pixinpix_tf.train import run
+    from pixinpix_tf.nets.train import run
 
     root = tmp_path_factory.mktemp("shipped")
     covers = write_images(root / "covers", 24, (20, 18), "RGB", seed=1)
@@ -115,7 +117,7 @@ def test_evaluate_by_pretrained_name_reproduces_the_card_figures(shipped, tmp_pa
 
 def test_a_low_bits_model_ships_without_refinement_rows(tmp_path, image_folders, monkeypatch):
     from pixinpix_tf.config import get_preset
-    from pixinpix_tf.train import run
+    from pixinpix_tf.nets.train import run
 
     covers, secrets = image_folders
     run_dir = tmp_path / "tiny-lowbits"
@@ -133,7 +135,7 @@ def test_continuing_a_shipped_model_keeps_its_training_history_in_the_card(shipp
     import json
 
     from pixinpix_tf.config import Config
-    from pixinpix_tf.train import run
+    from pixinpix_tf.nets.train import run
 
     first_run, folder = shipped
     cfg = Config.from_json((first_run / "config.json").read_text())

@@ -13,9 +13,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pixinpix_tf import api, demo, evaluate, loading, metrics
+from pixinpix_tf import api, demo
+
+from pixinpix_tf.analysis import evaluate, metrics
+
+from pixinpix_tf.inference import loading
 from pixinpix_tf.cli import main
-from pixinpix_tf.tiling import fit_secret
+from pixinpix_tf.inference.tiling import fit_secret
 
 from conftest import PHOTOS_DIR
 

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from pixinpix_tf import steganalysis
+from pixinpix_tf.analysis import steganalysis
 from pixinpix_tf.cli import main
 
 
@@ -92,7 +92,7 @@ def test_the_command_measures_payloads_and_photo_crops_and_refuses_a_bad_side(tm
 def test_a_network_hides_a_smaller_secret_enlarged_back_to_the_covers_size(tiny_model_file):
     from pixinpix_tf import api
     from pixinpix_tf.images import to_uint8
-    from pixinpix_tf.tiling import fit_secret
+    from pixinpix_tf.inference.tiling import fit_secret
 
     covers = smooth_covers(2, size=32)
     secrets = np.random.default_rng(3).integers(0, 256, covers.shape, dtype=np.uint8)

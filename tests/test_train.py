@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from conftest import TINY_MODEL
 
-from pixinpix_tf.model import PixInPix
-from pixinpix_tf.train import HealthCheck, RecalibrateBatchNorm
+from pixinpix_tf.nets.model import PixInPix
+from pixinpix_tf.nets.train import HealthCheck, RecalibrateBatchNorm
 
 pytestmark = pytest.mark.slow
 
@@ -110,9 +110,9 @@ def test_a_runs_best_keras_loads_compiled_with_keras_after_importing_the_model_a
         tmp_path, image_folders):
     out = tmp_path / "run"
     assert subprocess.run(train_command(out, *image_folders), capture_output=True, timeout=300).returncode == 0
-    script = (  # what the README says: import pixinpix_tf.model, then plain Keras
+    script = (  # what the README says: import pixinpix_tf.nets.model, then plain Keras
         "import keras, numpy as np\n"
-        "import pixinpix_tf.model\n"
+        "import pixinpix_tf.nets.model\n"
         f"model = keras.models.load_model(r'{out / 'best.keras'}')\n"
         "assert model.compiled and type(model).__name__ == 'PixInPix'\n"
         "rng = np.random.default_rng(0)\n"
@@ -135,7 +135,7 @@ def test_init_from_starts_from_another_models_weights_and_refuses_a_mismatch(tmp
 
     from pixinpix_tf.config import get_preset
     from pixinpix_tf.errors import ConfigError
-    from pixinpix_tf.train import run
+    from pixinpix_tf.nets.train import run
 
     covers, secrets = image_folders
     cfg = get_preset("tiny").replace(cover=covers, secret=secrets)
@@ -163,7 +163,7 @@ def test_init_from_starts_from_another_models_weights_and_refuses_a_mismatch(tmp
 
 def test_train_only_one_network_keeps_the_others_weights(tmp_path, image_folders):
     from pixinpix_tf.config import get_preset
-    from pixinpix_tf.train import run
+    from pixinpix_tf.nets.train import run
 
     covers, secrets = image_folders
     cfg = get_preset("tiny").replace(cover=covers, secret=secrets, batch_norm=True)
@@ -196,7 +196,7 @@ def _checks(model, probe, count):
 def test_without_the_health_check_a_collapsed_run_trains_every_epoch(tmp_path, image_folders, monkeypatch):
     from pixinpix_tf.config import get_preset
     from pixinpix_tf.errors import TrainingFailed
-    from pixinpix_tf.train import run
+    from pixinpix_tf.nets.train import run
 
     covers, secrets = image_folders
     cfg = get_preset("tiny").replace(cover=covers, secret=secrets, epochs=2, batch_size=2, train_size=640)
@@ -256,7 +256,7 @@ def test_a_run_may_start_from_a_model_of_another_tile_size_secret_scale_or_layou
     from conftest import TINY_TILE_MODEL, save_tiny_model
 
     from pixinpix_tf.config import Config, ConfigError, ModelConfig
-    from pixinpix_tf.train import _start_model
+    from pixinpix_tf.nets.train import _start_model
 
     start = save_tiny_model(tmp_path / "start.keras")
     same_weights = ModelConfig(**{**TINY_TILE_MODEL, "image_size": 64, "secret_scale": 2, "whole_image": True})

@@ -14,7 +14,7 @@ from PIL import Image
 from pixinpix_tf import api, cli, web
 from pixinpix_tf.errors import PixInPixError
 from pixinpix_tf.images import SAMPLES, read_image
-from pixinpix_tf.tiling import fit_secret
+from pixinpix_tf.inference.tiling import fit_secret
 
 CHROMIUM = Path("/usr/bin/chromium")
 PASSPHRASE = "ein Schlüssel, 🔑"  # not ASCII: the page encodes it as UTF-8, as pixinpix_tf.keys does

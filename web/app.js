@@ -48,7 +48,7 @@ async function readImage(file) {
   }
 }
 
-function checkSize(what, image) {  // the messages of pixinpix_tf.tiling
+function checkSize(what, image) {  // the messages of pixinpix_tf.inference.tiling
   const side = model.min_side;
   if (image.width < side || image.height < side) {
     throw new Error(`the ${what} is ${image.width}x${image.height}; it must be at least ${side}x${side}`);

@@ -19,9 +19,9 @@ from keras import layers, ops
 from pixinpix_tf.config import ModelConfig
 from pixinpix_tf.errors import ImageError
 from pixinpix_tf.images import as_float_images
-from pixinpix_tf.layers import (AddClipped, DepthToSpace, EmbedLowBits, EnlargeBilinear, Quantize8Bit, ReadLowBits,
-                                SpaceToDepth, TextureMask, register)
-from pixinpix_tf.unet import unet
+from pixinpix_tf.nets.layers import (AddClipped, DepthToSpace, EmbedLowBits, EnlargeBilinear, Quantize8Bit, ReadLowBits,
+                                     SpaceToDepth, TextureMask, register)
+from pixinpix_tf.nets.unet import unet
 
 ARCHITECTURE_FIELDS = tuple(f.name for f in dataclasses.fields(ModelConfig))
 

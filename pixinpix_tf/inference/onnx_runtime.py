@@ -5,7 +5,7 @@ float [0, 1] tile batches, and the architecture attributes the inference layer
 reads), and, when the folder has the image graphs, `hide_image` / `reveal_image`
 on whole uint8 images, which `api.hide` / `api.reveal` then use. Importing
 this module imports neither TensorFlow nor Keras (`pip install "pixinpix-tf[onnx]"`).
-Get one with `pixinpix_tf.loading.load_onnx(name_or_path)`.
+Get one with `pixinpix_tf.inference.loading.load_onnx(name_or_path)`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Layers: `Quantize8Bit`, `AddClipped`, `EmbedLowBits`, `ReadLowBits`,
 `GradientReversal`; the 8-bit
 straight-through rounding they share with stego refinement; and the training
 metrics `psnr` and `ssim`. All are registered Keras serializables, so importing
-`pixinpix_tf.model` (which imports this module) is all `keras.models.load_model`
+`pixinpix_tf.nets.model` (which imports this module) is all `keras.models.load_model`
 needs to load a run's `.keras` file, compiled.
 """
 

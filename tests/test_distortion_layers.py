@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pixinpix_tf import channel
+from pixinpix_tf.nets import distortion_layers
 from pixinpix_tf.distortions import DISTORTIONS
 from pixinpix_tf.images import read_image
-from pixinpix_tf.tiling import fit_secret
+from pixinpix_tf.inference.tiling import fit_secret
 
 from conftest import ROOT
 
@@ -18,15 +18,15 @@ PHOTOS = np.stack([fit_secret(read_image(SAMPLES / name), 128, 192)[:120, :184]
 IMAGES = PHOTOS.astype(np.float32) / 255.0
 # Each distortion at strength zero and at a mild strength.
 DISTORTIONS_AT = {
-    "jpeg_approx": lambda x, s: channel.jpeg_approx(x, 100 - 40 * s),
-    "jpeg_real": lambda x, s: channel.jpeg_real(x, 100 - 40 * s),
-    "noise": lambda x, s: channel.noise(x, 2 * s, seed=1),
-    "blur": lambda x, s: channel.blur(x, 1.0 * s),
-    "resize": lambda x, s: channel.resize(x, 0.5 * s),
-    "brightness": lambda x, s: channel.brightness(x, 5 * s),
-    "contrast": lambda x, s: channel.contrast(x, 0.1 * s),
-    "shift": lambda x, s: channel.shift(x, 2 * s, -3 * s),
-    "round8": lambda x, s: channel.round8(x),
+    "jpeg_approx": lambda x, s: distortion_layers.jpeg_approx(x, 100 - 40 * s),
+    "jpeg_real": lambda x, s: distortion_layers.jpeg_real(x, 100 - 40 * s),
+    "noise": lambda x, s: distortion_layers.noise(x, 2 * s, seed=1),
+    "blur": lambda x, s: distortion_layers.blur(x, 1.0 * s),
+    "resize": lambda x, s: distortion_layers.resize(x, 0.5 * s),
+    "brightness": lambda x, s: distortion_layers.brightness(x, 5 * s),
+    "contrast": lambda x, s: distortion_layers.contrast(x, 0.1 * s),
+    "shift": lambda x, s: distortion_layers.shift(x, 2 * s, -3 * s),
+    "round8": lambda x, s: distortion_layers.round8(x),
 }
 
 
@@ -41,8 +41,8 @@ def test_the_differentiable_jpeg_is_near_pillows_at_every_quality():
     # Stated error of the differentiable JPEG against Pillow's (8-bit levels, mean over pixels; measured
     # 0.63, 0.65, 0.71, 0.73 at 95, 90, 75, 50), under half of JPEG's own error at each quality.
     for quality in (95, 90, 75, 50):
-        approx = np.asarray(channel.jpeg_approx(x, quality))
-        real = channel.pillow_jpeg(IMAGES, quality)
+        approx = np.asarray(distortion_layers.jpeg_approx(x, quality))
+        real = distortion_layers.pillow_jpeg(IMAGES, quality)
         error, own = np.abs(approx - real).mean() * 255, np.abs(real - IMAGES).mean() * 255
         assert error < 1.0 and error < 0.5 * own, (quality, error, own)
 
@@ -51,10 +51,10 @@ def test_the_real_codec_path_is_pillows_jpeg_with_a_straight_through_gradient():
     x = tf.constant(IMAGES)
     for quality in (90, 50):
         expected = DISTORTIONS["jpeg"](PHOTOS, 100 - quality).astype(np.float32) / 255
-        np.testing.assert_allclose(np.asarray(channel.jpeg_real(x, quality)), expected, atol=1e-6)
+        np.testing.assert_allclose(np.asarray(distortion_layers.jpeg_real(x, quality)), expected, atol=1e-6)
     with tf.GradientTape() as tape:
         tape.watch(x)
-        y = channel.jpeg_real(x, 75)
+        y = distortion_layers.jpeg_real(x, 75)
     np.testing.assert_allclose(tape.gradient(y, x).numpy(), 1.0)
 
 
@@ -83,26 +83,26 @@ def test_each_distortion_changes_the_image_like_its_evaluation_twin(name):
 def test_the_channel_layer_distorts_only_in_training_and_ramps_from_mild_to_strong():
     from pixinpix_tf.config import CHANNEL_DISTORTIONS
 
-    assert set(channel.MAX_STRENGTHS) == set(CHANNEL_DISTORTIONS)
-    layer = channel.Channel(CHANNEL_DISTORTIONS, seed=3)
+    assert set(distortion_layers.MAX_STRENGTHS) == set(CHANNEL_DISTORTIONS)
+    layer = distortion_layers.Channel(CHANNEL_DISTORTIONS, seed=3)
     x = tf.constant(IMAGES)
     np.testing.assert_array_equal(np.asarray(layer(x, training=False)), IMAGES)
     changes = [np.abs(np.asarray(layer(x, training=True)) - IMAGES).mean() * 255 for _ in range(40)]
     assert sum(c == 0 for c in changes) >= 1 and sum(c > 0.1 for c in changes) >= 20  # none, or one of six
     layer.strength.assign(0.0)
     np.testing.assert_allclose(np.asarray(layer(x, training=True)), IMAGES, atol=1e-6)
-    ramp = channel.RampChannel(layer, steps=10, steps_per_epoch=4)
+    ramp = distortion_layers.RampChannel(layer, steps=10, steps_per_epoch=4)
     ramp.on_epoch_begin(1)
     ramp.on_train_batch_begin(1)
     assert float(layer.strength.numpy()) == pytest.approx(0.5)
     with pytest.raises(ValueError, match="unknown channel distortions"):
-        channel.Channel(("jpeg", "rotate"))
+        distortion_layers.Channel(("jpeg", "rotate"))
 
 
 def test_training_through_the_channel_saves_a_plain_pixinpix_model(tmp_path, image_folders):
     from pixinpix_tf.config import get_preset
-    from pixinpix_tf.loading import load_model
-    from pixinpix_tf.train import run
+    from pixinpix_tf.inference.loading import load_model
+    from pixinpix_tf.nets.train import run
 
     covers, secrets = image_folders
     cfg = get_preset("tiny").replace(cover=covers, secret=secrets, secret_channels=1, channel="jpeg,noise,resize",
@@ -114,7 +114,7 @@ def test_training_through_the_channel_saves_a_plain_pixinpix_model(tmp_path, ima
     assert type(model).__name__ == "PixInPix"
     import keras
 
-    import pixinpix_tf.model  # noqa: F401  (registers what best.keras refers to)
+    import pixinpix_tf.nets.model  # noqa: F401  (registers what best.keras refers to)
 
     compiled = keras.models.load_model(tmp_path / "run" / "best.keras")
     assert compiled.compiled and compiled.optimizer.iterations.numpy() > 0  # the optimizer that trained
@@ -123,7 +123,7 @@ def test_training_through_the_channel_saves_a_plain_pixinpix_model(tmp_path, ima
 def test_gradient_reversal_is_the_identity_forward_and_turns_the_gradient_back():
     import keras
 
-    from pixinpix_tf.layers import GradientReversal, detection_loss, detector_accuracy
+    from pixinpix_tf.nets.layers import GradientReversal, detection_loss, detector_accuracy
 
     x = tf.constant([[0.2, -1.5, 3.0]])
     with tf.GradientTape() as tape:
@@ -144,8 +144,8 @@ def test_training_against_an_adversary_logs_its_accuracy_and_saves_a_plain_pixin
     import keras
 
     from pixinpix_tf.config import get_preset
-    from pixinpix_tf.model import PixInPix
-    from pixinpix_tf.train import run
+    from pixinpix_tf.nets.model import PixInPix
+    from pixinpix_tf.nets.train import run
 
     covers, secrets = image_folders
     cfg = get_preset("tiny").replace(cover=covers, secret=secrets, batch_norm=True, adversary=0.01, epochs=2)
@@ -170,9 +170,9 @@ def test_training_against_an_adversary_logs_its_accuracy_and_saves_a_plain_pixin
 
 
 def test_the_adversarys_loss_pushes_the_hider_to_fool_it_and_the_detector_to_find_it():
-    from pixinpix_tf.layers import detection_loss, round_8bit_straight_through
-    from pixinpix_tf.model import PixInPix
-    from pixinpix_tf.train import with_adversary
+    from pixinpix_tf.nets.layers import detection_loss, round_8bit_straight_through
+    from pixinpix_tf.nets.model import PixInPix
+    from pixinpix_tf.nets.train import with_adversary
 
     from conftest import TINY_MODEL
 

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pixinpix_tf.layers import round_8bit_straight_through
+from pixinpix_tf.nets.layers import round_8bit_straight_through
 
 LEARNING_RATE = 2e-3  # in [0, 1] pixel units: about half an 8-bit level per step
 COVER_WEIGHT = 3.0  # weight of the stego-vs-cover MSE against the revealed-vs-secret MSE

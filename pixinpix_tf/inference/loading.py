@@ -26,7 +26,7 @@ import numpy as np
 from pixinpix_tf.config import Config
 from pixinpix_tf.errors import ModelError, ModelNotFoundError, PixInPixError
 
-PRETRAINED_DIR = Path(__file__).parent / "pretrained"
+PRETRAINED_DIR = Path(__file__).parent.parent / "pretrained"
 RUN_MODEL_FILES = ("best.keras", "last.keras")
 EXPORT_METADATA = "metadata.json"
 
@@ -109,7 +109,7 @@ def load_model(name_or_path: str | Path):
         return _load_pretrained(files.keras)
     import keras
 
-    from pixinpix_tf.model import PixInPix
+    from pixinpix_tf.nets.model import PixInPix
 
     try:
         model = keras.models.load_model(files.keras, compile=False)
@@ -122,7 +122,7 @@ def load_model(name_or_path: str | Path):
 
 def load_onnx(name_or_path: str | Path, providers: list[str] | None = None):
     """The onnxruntime model (`onnx_runtime.OnnxPixInPix`) that `name_or_path` names."""
-    from pixinpix_tf.onnx_runtime import OnnxPixInPix
+    from pixinpix_tf.inference.onnx_runtime import OnnxPixInPix
 
     files = locate(name_or_path)
     if files.onnx is None:
@@ -162,7 +162,7 @@ def save_pretrained(model, folder: Path, training_config_json: str | None = None
 
 def _load_pretrained(folder: Path):
     """The float32 PixInPix model of a pretrained folder; every variable is matched by its layer path."""
-    from pixinpix_tf.model import PixInPix
+    from pixinpix_tf.nets.model import PixInPix
 
     try:
         model = PixInPix(**_read_json(folder / "config.json"), name=folder.resolve().name)

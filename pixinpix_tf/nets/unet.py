@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from keras import layers
 
-from pixinpix_tf.layers import MirrorPad
+from pixinpix_tf.nets.layers import MirrorPad
 
 
 def conv_stack(x, filters: int, convs: int, batch_norm: bool, name: str, mirror_padding: bool = False):

@@ -23,25 +23,27 @@ from typing import Callable
 import keras
 import numpy as np
 
-from pixinpix_tf import api, metrics
+from pixinpix_tf import api
+
+from pixinpix_tf.analysis import metrics
 from pixinpix_tf.config import Config, get_preset
-from pixinpix_tf.dct_code import DctCode
-from pixinpix_tf.data import Source, paired_images
+from pixinpix_tf.methods.dct_code import DctCode
+from pixinpix_tf.nets.data import Source, paired_images
 from pixinpix_tf.distortions import DISTORTIONS
 from pixinpix_tf.errors import ImageError
 from pixinpix_tf.images import read_image, to_uint8
-from pixinpix_tf.loading import load_model, locate, run_config
-from pixinpix_tf.baselines import CODECS, compressed_hide, compressed_reveal, lsb_hide, lsb_reveal
-from pixinpix_tf.model import PixInPix
-from pixinpix_tf.report import write_outputs
-from pixinpix_tf.tiling import fit_secret
+from pixinpix_tf.inference.loading import load_model, locate, run_config
+from pixinpix_tf.methods.baselines import CODECS, compressed_hide, compressed_reveal, lsb_hide, lsb_reveal
+from pixinpix_tf.nets.model import PixInPix
+from pixinpix_tf.analysis.report import write_outputs
+from pixinpix_tf.inference.tiling import fit_secret
 
 LSB_BITS = (1, 2, 3, 4)
 # result key -> (bits, nearest): plain substitution, and the nearest level with those low bits
 LSB_METHODS = {**{f"k={b}": (b, False) for b in LSB_BITS}, **{f"k={b} nearest": (b, True) for b in LSB_BITS}}
 # result key -> (codec, bits): the secret compressed at the highest quality that fits in the k low bits
 COMPRESSED_METHODS = {f"{codec} k={b}": (codec, b) for codec in CODECS for b in LSB_BITS}
-DIGIT_CLASSIFIER = Path(__file__).parent / "assets" / "digit_classifier.keras"
+DIGIT_CLASSIFIER = Path(__file__).parent.parent / "assets" / "digit_classifier.keras"
 
 
 def test_pairs(cfg: Config, data_dir: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -69,7 +71,7 @@ def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, la
                     seed: int = 0, verbose: int = 1, refine_steps: int = 0) -> dict:
     """Every number of the evaluation, for uint8 covers and secrets (and secret labels, if digits).
 
-    `refine_steps`: refine PixInPix's stego images (`pixinpix_tf.refine`) before everything else.
+    `refine_steps`: refine PixInPix's stego images (`pixinpix_tf.nets.refine`) before everything else.
     """
     api.check_refine_steps(model, refine_steps)
     chunks = range(0, len(covers), 500)

@@ -34,7 +34,7 @@ from keras import ops
 
 from pixinpix_tf import distortions
 from pixinpix_tf.images import to_uint8
-from pixinpix_tf.layers import round_8bit_straight_through
+from pixinpix_tf.nets.layers import round_8bit_straight_through
 
 # The JPEG standard's example tables (Annex K), which libjpeg scales by quality.
 _LUMA_TABLE = np.array([

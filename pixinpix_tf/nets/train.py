@@ -23,15 +23,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pixinpix_tf.channel import Channel, RampChannel
+from pixinpix_tf.nets.distortion_layers import Channel, RampChannel
 from pixinpix_tf.config import STRATEGIES, Config
-from pixinpix_tf.data import make_pairs
+from pixinpix_tf.nets.data import make_pairs
 from pixinpix_tf.errors import ConfigError, ModelError, ModelNotFoundError, TrainingFailed
-from pixinpix_tf.detector import detector
-from pixinpix_tf.layers import (GradientReversal, Quantize8Bit, detection_loss, detector_accuracy, psnr, ssim,
-                                texture_weighted_mse)
-from pixinpix_tf.loading import load_model
-from pixinpix_tf.model import PixInPix, grow_weights
+from pixinpix_tf.nets.detector import detector
+from pixinpix_tf.nets.layers import (GradientReversal, Quantize8Bit, detection_loss, detector_accuracy, psnr, ssim,
+                                     texture_weighted_mse)
+from pixinpix_tf.inference.loading import load_model
+from pixinpix_tf.nets.model import PixInPix, grow_weights
 
 
 # Training pairs over which batch norm's statistics are recomputed before each validation (at most an epoch's).

@@ -28,16 +28,18 @@ from typing import Callable
 import keras
 import numpy as np
 
-from pixinpix_tf import api, metrics
-from pixinpix_tf.baselines import compressed_hide, lsb_hide
+from pixinpix_tf import api
+
+from pixinpix_tf.analysis import metrics
+from pixinpix_tf.methods.baselines import compressed_hide, lsb_hide
 from pixinpix_tf.config import get_preset
-from pixinpix_tf.dct_code import DctCode
-from pixinpix_tf.detector import detector
+from pixinpix_tf.methods.dct_code import DctCode
+from pixinpix_tf.nets.detector import detector
 from pixinpix_tf.errors import ConfigError, ImageError
-from pixinpix_tf.evaluate import test_pairs
+from pixinpix_tf.analysis.evaluate import test_pairs
 from pixinpix_tf.images import read_image, to_uint8
-from pixinpix_tf.report import write_atomic
-from pixinpix_tf.tiling import fit_secret
+from pixinpix_tf.analysis.report import write_atomic
+from pixinpix_tf.inference.tiling import fit_secret
 
 TRAIN_FRACTION = 0.8  # of the covers (with their stego images) for training; the rest test
 PHOTO_CROP = 64  # side of the crops of whole photos the detector sees

@@ -1,0 +1,1 @@
+"""Measuring methods: metrics, evaluation on test pairs and photos, steganalysis, reports."""
