@@ -1,17 +1,16 @@
 """Keyed hiding: what the right key, a wrong key and no key reveal (`pixinpix_tf.keys`).
 
-For each photo folder every photo hides the next (in name order) with a model, unkeyed and keyed
-with the scramble at each `--blocks` size (keys.BLOCK is what `pixinpix hide --key-file` uses). It
+For each photo folder every photo hides the next (in name order) with a method, unkeyed and keyed, as
+`pixinpix hide --key-file` does (a network scrambles the secret, dct-code encrypts its payload). It
 prints revealed-vs-secret PSNR and SSIM (mean over the folder) without a key, and keyed with the right
-key, a wrong key and no key. `--out` writes keyed.png (the first photo's secret, its unkeyed reveal
-and the three keyed ones side by side, per folder) and keyed.json. A key needs at least
-keys.MIN_BLOCKS blocks, so 32x32 pairs cannot be keyed (benchmarks/keyed_digits.py enlarges them).
-With `--model dct-code` the key encrypts the payload instead (`--blocks` does not apply): a wrong key
-or none decodes nothing, which counts as a mid-grey image.
+key, a wrong key and no key; what reveals nothing counts as a mid-grey image. `--out` writes keyed.png
+(the first photo's secret, its unkeyed reveal and the three keyed ones side by side, per folder) and
+keyed.json. A network's key needs at least keys.MIN_BLOCKS blocks, so 32x32 pairs cannot be keyed
+(benchmarks/keyed_digits.py enlarges them).
 
 Example:
     python benchmarks/keyed.py --photos ../shared/data/photos/kodak ../shared/data/photos/CBSD68 \\
-        --blocks 32 16 8 --out docs/results/keyed
+        --out docs/results/keyed
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from PIL import Image
 from pixinpix_tf import api, keys
 
 from pixinpix_tf.analysis import metrics
-from pixinpix_tf.methods.dct_code import DctCode
+from pixinpix_tf.methods.base import reveal_or_grey
 from pixinpix_tf.errors import ImageError
 from pixinpix_tf.images import read_image
 from pixinpix_tf.inference.tiling import fit_secret
@@ -34,20 +33,14 @@ from pixinpix_tf.inference.tiling import fit_secret
 RIGHT, WRONG = keys.Key("benchmark passphrase"), keys.Key("benchmark passphrase!")
 
 
-def keyed_reveals(model, cover: np.ndarray, secret: np.ndarray, block: int) -> dict[str, np.ndarray]:
-    """The secret's reveals unkeyed, and scrambled at `block` then revealed with the right, a wrong and no key.
-    For dct-code (which keys its payload, not a scramble) what does not decode counts as mid-grey."""
+def keyed_reveals(method, cover: np.ndarray, secret: np.ndarray) -> dict[str, np.ndarray]:
+    """The secret's reveals unkeyed, and hidden with the right key then revealed with the right, a wrong and
+    no key (mid-grey where nothing reveals)."""
     secret = fit_secret(secret, *cover.shape[:2])
-    if isinstance(model, DctCode):
-        keyed = model.hide(cover, secret, RIGHT)
-        grey = np.full(secret.shape, 128, np.uint8)
-        return {name: grey if revealed is None else revealed for name, revealed in (
-            ("unkeyed", model.reveal(model.hide(cover, secret))), ("right key", model.reveal(keyed, RIGHT)),
-            ("wrong key", model.reveal(keyed, WRONG)), ("no key", model.reveal(keyed)))}
-    revealed = api.reveal(api.hide(cover, keys.scramble(secret, RIGHT, block), model), model)
-    return {"unkeyed": api.reveal(api.hide(cover, secret, model), model),
-            "right key": keys.unscramble(revealed, RIGHT, block),
-            "wrong key": keys.unscramble(revealed, WRONG, block), "no key": revealed}
+    keyed = method.hide(cover, secret, RIGHT)
+    return {"unkeyed": reveal_or_grey(method, method.hide(cover, secret)),
+            "right key": reveal_or_grey(method, keyed, RIGHT), "wrong key": reveal_or_grey(method, keyed, WRONG),
+            "no key": reveal_or_grey(method, keyed)}
 
 
 def scores(secrets: list[np.ndarray], reveals: list[dict]) -> dict[str, dict[str, float]]:
@@ -56,16 +49,16 @@ def scores(secrets: list[np.ndarray], reveals: list[dict]) -> dict[str, dict[str
             for name in reveals[0]}
 
 
-def photo_figures(model, folder: Path, block: int) -> tuple[dict, dict]:
+def photo_figures(method, folder: Path) -> tuple[dict, dict]:
     paths = sorted(folder.glob("*.png"))  # the pairs of evaluate.photo_figures and the model cards
     images = [read_image(p) for p in paths]
     secrets = [fit_secret(images[(i + 1) % len(images)], *image.shape[:2]) for i, image in enumerate(images)]
     kept, reveals = [], []
     for cover, secret in zip(images, secrets):
         try:
-            reveals.append(keyed_reveals(model, cover, secret, block))
+            reveals.append(keyed_reveals(method, cover, secret))
             kept.append(secret)
-        except ImageError:  # a cover dct-code refuses (too flat): left out
+        except ImageError:  # a cover the method refuses: left out
             continue
     figures = scores(kept, reveals)
     figures["refused"] = len(secrets) - len(kept)
@@ -91,22 +84,18 @@ def draw(rows: list[tuple[str, dict]], path: Path, height: int = 192) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", nargs="*", default=[], type=Path, help="photo folders")
-    parser.add_argument("--model", default=api.DEFAULT_MODEL, help="model for the photos (default: %(default)s)")
-    parser.add_argument("--blocks", nargs="+", type=int, default=[keys.BLOCK], help="scramble block sides")
+    parser.add_argument("--model", default=api.DEFAULT_MODEL, help="method (default: %(default)s)")
     parser.add_argument("--out", type=Path, help="folder for keyed.png and keyed.json")
     args = parser.parse_args()
-    model = api.resolve_model(args.model)
+    method = api.load_method(args.model)
     results, rows = {}, []
-    for block in [keys.BLOCK] if isinstance(model, DctCode) else args.blocks:
-        for folder in args.photos:
-            figures, example = photo_figures(model, folder, block)
-            label = folder.name if isinstance(model, DctCode) else f"{folder.name}, block {block}"
-            results[label] = figures
-            if block == keys.BLOCK:
-                rows.append((folder.name, example))
-            line = ", ".join(f"{what} {f['psnr']:.2f} dB / {f['ssim']:.3f}" for what, f in figures.items()
-                             if what != "refused") + f"; {figures['refused']} covers refused"
-            print(f"{label}: {line}", flush=True)
+    for folder in args.photos:
+        figures, example = photo_figures(method, folder)
+        results[folder.name] = figures
+        rows.append((folder.name, example))
+        line = ", ".join(f"{what} {f['psnr']:.2f} dB / {f['ssim']:.3f}" for what, f in figures.items()
+                         if what != "refused") + f"; {figures['refused']} covers refused"
+        print(f"{folder.name}: {line}", flush=True)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "keyed.json").write_text(json.dumps(results, indent=2) + "\n")

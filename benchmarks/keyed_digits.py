@@ -41,7 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     cfg = get_preset("paper").replace(cover="cifar10", secret="mnist", test_size=args.num, secret_channels=1)
     covers, secrets, labels = evaluate.test_pairs(cfg)
-    model = api.resolve_model(args.model)
+    model = api.load_method(args.model)
     reveals = {name: [] for name in ("unkeyed", "right key", "wrong key", "no key")}
     for cover, secret in zip(covers, secrets):
         cover, secret = resized(cover, 128), resized(secret, 128)

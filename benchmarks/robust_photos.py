@@ -68,8 +68,8 @@ def main() -> None:
     parser.add_argument("--photos", nargs="+", required=True, help="folders of PNG photos")
     parser.add_argument("--baseline-bits", type=int, nargs="*", default=[1, 2],
                         help="k of the WebP/JPEG-secret baselines (default: 1 2; none: no baselines)")
-    parser.add_argument("--whole-image", action="store_true",
-                        help="hide and reveal with the models whole (no tiles), whatever their config says")
+    parser.add_argument("--lsb-bits", type=int, nargs="*", default=[4],
+                        help="k of the LSB baselines (default: 4; none: no LSB)")
     parser.add_argument("--smooth", action="store_true",
                         help="also measure on a smooth gradient and a flat graphic (made here, 768x512)")
     parser.add_argument("--out", help="folder for robust-photos.json and robust-photos.png")
@@ -80,14 +80,10 @@ def main() -> None:
     from pixinpix_tf import api
 
     from pixinpix_tf.analysis import evaluate, report
-    from pixinpix_tf.methods.dct_code import DctCode
-
-    models = [api.resolve_model(name) for name in args.models]
-    for model in models:
-        if args.whole_image and not isinstance(model, DctCode):
-            model.whole_image = True
-    methods = [evaluate.model_method(model, name=Path(name).name) for name, model in zip(args.models, models)]
-    methods += evaluate.baseline_methods(tuple(args.baseline_bits))
+    from pixinpix_tf.errors import ImageError
+    methods = [api.load_method(name) for name in args.models]
+    methods += [api.load_method(f"{codec}{k}") for codec in ("webp", "jpeg") for k in args.baseline_bits]
+    methods += [api.load_method(f"lsb{k}") for k in args.lsb_bits]
     results = {}
     for folder in args.photos:
         name = Path(folder).name
@@ -106,9 +102,11 @@ def main() -> None:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         if args.smooth:
-            for name, model in zip(args.models, models):
-                if not isinstance(model, DctCode):  # it refuses the gradient: nothing to look at
-                    zoomed_residual(model, Path(args.photos[-1]), out / f"smooth-zoom-{Path(name).name}.png")
+            for method in methods[:len(args.models)]:
+                try:
+                    zoomed_residual(method, Path(args.photos[-1]), out / f"smooth-zoom-{method.name}.png")
+                except ImageError:  # a method that refuses the gradient: nothing to look at
+                    pass
         (out / "robust-photos.json").write_text(json.dumps(results, indent=2) + "\n")
         report.plot_jpeg_curves(results, out / "robust-photos.png")
         print(f"wrote {out / 'robust-photos.json'} and {out / 'robust-photos.png'}")

@@ -27,7 +27,7 @@ CROP = 128
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default=api.DEFAULT_MODEL, help="model name or path, or dct-code")
+    parser.add_argument("--model", default=api.DEFAULT_MODEL, help="method, as pixinpix hide --model takes it")
     parser.add_argument("--photos", type=Path, required=True, help="folder of the covers and secrets (PNG)")
     parser.add_argument("--pairs", nargs="+", required=True, help="COVER:SECRET:TOP:LEFT (names without .png)")
     parser.add_argument("--out", type=Path, required=True, help="PNG to write")

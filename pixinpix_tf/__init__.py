@@ -5,6 +5,10 @@ shipped models on onnxruntime; `load_model` (and `hide --refine`) import Keras
 on first use. To load a `.keras` file with Keras itself, `import pixinpix_tf.nets.model`.
 """
 
+from pixinpix_tf.extras import configure_tensorflow
+
+configure_tensorflow()  # before anything imports TensorFlow: oneDNN's fast CPU kernels (pixinpix_tf.extras)
+
 __version__ = "0.1.0"
 __all__ = ["hide", "reveal", "load_model"]
 _HOMES = {"hide": "api", "reveal": "api", "load_model": "inference.loading"}

@@ -12,19 +12,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
-import importlib.util
-import os
 import sys
 
-from pixinpix_tf import api
-
-from pixinpix_tf.inference import loading
+from pixinpix_tf import api, extras, keys
 from pixinpix_tf.config import PRESETS, STRATEGIES, Config, ModelConfig, get_preset
-from pixinpix_tf.methods.dct_code import DctCode
-from pixinpix_tf.errors import ConfigError, ImageError, PixInPixError, TrainingFailed
-
-SHOW_TENSORFLOW_LOGS = False  # set by `pixinpix --verbose`
+from pixinpix_tf.errors import ConfigError, PixInPixError, TrainingFailed
+from pixinpix_tf.inference.tiling import fit_secret
+from pixinpix_tf.methods import registry
 
 
 def fail(err: Exception | str, code: int = 2) -> int:
@@ -34,30 +28,10 @@ def fail(err: Exception | str, code: int = 2) -> int:
     return code
 
 
-def require(command: str, modules: tuple[str, ...], extra: str) -> None:
-    """ConfigError with the install line if a module `command` needs is not installed."""
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
-    if missing:
-        raise ConfigError(f"pixinpix {command} needs {', '.join(missing)}: pip install \"pixinpix-tf[{extra}]\"")
-
-
-def import_tensorflow() -> None:
-    """Import TensorFlow and Keras with their C++ start-up lines hidden (unless --verbose)."""
-    if SHOW_TENSORFLOW_LOGS or "tensorflow" in sys.modules:
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)  # the lines come from C++ at import time, past Python's sys.stderr
-    try:
-        import absl.logging
-        import keras  # noqa: F401
-
-        absl.logging.set_verbosity(absl.logging.ERROR)
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+def _tensorflow(command: str, modules: tuple[str, ...] = (), extra: str = "tf") -> None:
+    """Import TensorFlow for `pixinpix COMMAND`, or say which extra to install."""
+    extras.require(f"pixinpix {command}", ("tensorflow", "keras", *modules), extra)
+    extras.import_tensorflow(f"pixinpix {command}")
 
 
 # --- train ---------------------------------------------------------------------------------------
@@ -144,8 +118,7 @@ def train_main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         cfg = config_from_args(args)
-        require("train", ("tensorflow", "keras", "tensorflow_datasets"), "tf")
-        import_tensorflow()
+        _tensorflow("train", ("tensorflow_datasets",))
         from pixinpix_tf.nets.train import run
 
         logs = run(cfg, args.out, data_dir=args.data_dir, strategy=args.strategy, verbose=args.verbose,
@@ -169,7 +142,11 @@ def evaluate_main(argv: list[str] | None = None) -> int:
         "the 8-bit stego image, and LSB baselines on the same test pairs. Writes metrics.json, report.md, "
         "samples.png and robustness.png.",
     )
-    parser.add_argument("model", help="a run directory (its best.keras), a .keras file, or a pretrained model name")
+    parser.add_argument("model", help="the method, as `pixinpix hide --model` takes it: a network (run directory, "
+                        ".keras file, shipped name), dct-code or a baseline (lsbK, webpK, jpegK)")
+    parser.add_argument("--photos", nargs="+", metavar="FOLDER",
+                        help="measure on whole photos (each PNG of a folder hiding the next) through JPEG, resizing, "
+                        "noise, blur and a crop, instead of test pairs; every method can")
     parser.add_argument("--cover", help="cover source (default: the run's, else cifar10)")
     parser.add_argument("--secret", help="secret source (default: the run's, else mnist; for a pretrained "
                         "model, what it was trained on)")
@@ -188,20 +165,28 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     if args.refine < 0:
         return fail(f"--refine must be >= 0, got {args.refine}")
     try:
-        files = loading.locate(args.model)
-        if files.keras is not None and files.keras.is_dir():  # a pretrained folder: never write into the package
-            out = args.out or files.name + "-eval"
-        else:
-            out = args.out or (os.path.join(args.model, "eval") if os.path.isdir(args.model)
-                               else os.path.splitext(args.model)[0] + "-eval")
-        require("evaluate", ("tensorflow", "keras", "tensorflow_datasets", "matplotlib"), "tf")
-        import_tensorflow()
-        from pixinpix_tf.analysis.evaluate import run
+        if args.refine:
+            registry.check(args.model, "refine")
+        if not args.photos:
+            registry.check(args.model, "pairs")
+        _tensorflow("evaluate", ("tensorflow_datasets", "matplotlib"))
+        from pixinpix_tf.analysis import evaluate
 
-        results = run(args.model, out, cover=args.cover, secret=args.secret, num=args.num, data_dir=args.data_dir,
-                      seed=args.seed, verbose=args.verbose, refine_steps=args.refine)
+        out = args.out or evaluate.default_out(args.model)
+        if args.photos:
+            results = evaluate.run_photos(args.model, args.photos, out, refine_steps=args.refine)
+        else:
+            results = evaluate.run(args.model, out, cover=args.cover, secret=args.secret, num=args.num,
+                                   data_dir=args.data_dir, seed=args.seed, verbose=args.verbose,
+                                   refine_steps=args.refine)
     except PixInPixError as err:
         return fail(err)
+    if args.photos:
+        for folder, fig in results.items():
+            print(f"{folder}: stego PSNR {fig['stego_psnr']:.2f} dB, revealed PSNR {fig['revealed_psnr']:.2f} dB"
+                  + (f" ({len(fig['refused'])} covers refused)" if fig["refused"] else ""))
+        print(f"report in {out}")
+        return 0
     headline = results["pixinpix"]["8bit"]
     print(f"8-bit stego: stego PSNR {headline['stego']['psnr']['mean']:.2f} dB, "
           f"revealed PSNR {headline['revealed']['psnr']['mean']:.2f} dB; report in {out}")
@@ -214,7 +199,8 @@ def steganalyse_main(argv: list[str] | None = None) -> int:
         prog="pixinpix steganalyse",
         description="Train a small CNN steganalyser (fixed high-pass front) on covers and each method's stego "
         "images of the same fixed test pairs, test it on covers it never saw, and print accuracy and ROC AUC.")
-    parser.add_argument("methods", nargs="+", help="lsbK, webpK (K low bits, 1..8), or a model name or path")
+    parser.add_argument("methods", nargs="+", help="methods as `pixinpix hide --model` takes them: networks, "
+                        "dct-code, lsbK, webpK, jpegK (K low bits, 1..8)")
     parser.add_argument("--num", type=int, default=10_000, help="pairs (default: 10000; 80%% train, 20%% test)")
     parser.add_argument("--epochs", type=int, default=8, help="detector training epochs (default: 8)")
     parser.add_argument("--cover", default="cifar10", help="cover source (default: cifar10)")
@@ -231,8 +217,10 @@ def steganalyse_main(argv: list[str] | None = None) -> int:
     if args.num < 10 or args.epochs < 1:
         return fail("--num must be at least 10 and --epochs at least 1")
     try:
-        require("steganalyse", ("tensorflow", "keras", "tensorflow_datasets"), "tf")
-        import_tensorflow()
+        for method in args.methods:
+            if not args.photos:
+                registry.check(method, "pairs")
+        _tensorflow("steganalyse", ("tensorflow_datasets",))
         from pixinpix_tf.analysis.steganalysis import run
 
         run(args.methods, num=args.num, epochs=args.epochs, cover=args.cover, secret=args.secret,
@@ -261,8 +249,7 @@ def export_main(argv: list[str] | None = None) -> int:
     if args.version < 1:
         return fail(f"--version must be a positive integer, got {args.version}")
     try:
-        require("export", ("tensorflow", "keras", "tf2onnx", "onnxruntime"), "export")
-        import_tensorflow()
+        _tensorflow("export", ("tf2onnx", "onnxruntime"), "export")
         from pixinpix_tf.export.exporter import FORMATS, export_model
 
         metadata = export_model(args.model, args.out, FORMATS if args.format == "both" else (args.format,),
@@ -279,170 +266,92 @@ def export_main(argv: list[str] | None = None) -> int:
 
 # --- hide, reveal, demo --------------------------------------------------------------------------
 
-def load_for(command: str, name: str | None, backend: str = "auto", refine_steps: int = 0):
-    """The model for an inference command on the backend it runs on; installs what is missing or says so."""
-    name = name or api.DEFAULT_MODEL
-    if name == DctCode.name:
-        return api.resolve_model(name)
-    files = loading.locate(name)
-    if backend == "auto" and files.onnx is not None and importlib.util.find_spec("onnxruntime") is None:
-        backend = "keras"
-    backend = api.choose_backend(files, backend, refine_steps)
-    if backend == "onnx":
-        require(command, ("onnxruntime",), "onnx")
-    else:
-        require(command + (" --refine" if refine_steps else ""), ("tensorflow", "keras"), "tf")
-        import_tensorflow()
-    return api.resolve_model(name, backend, refine_steps)
-
-
-def _jpeg_models(quality: int) -> list[str]:
-    """The shipped models whose cards say they survive JPEG at `quality`."""
-    return [name for name in loading.available() + [DctCode.name]
-            if (safe := api.jpeg_safe_quality(name)) is not None and safe <= quality]
-
-
-def _check_output(path: str, allow_lossy: bool, model: str | None = None, quality: int = 95) -> None:
-    from pixinpix_tf.images import LOSSY_SUFFIXES
-
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix in (".jpg", ".jpeg") and not allow_lossy and model is not None:
-        safe = api.jpeg_safe_quality(model)
-        if safe is not None and quality >= safe:
-            return _check_folder(path)  # the card says this model survives JPEG at this quality
-        survivors = _jpeg_models(quality)
-        instead = (f"use --model {' or --model '.join(survivors)}, which survive{'s' * (len(survivors) == 1)} it, "
-                   if survivors else "")
-        raise ImageError(f"{path}: JPEG at quality {quality} destroys what {model} hides; {instead}write a .png, "
-                         "or pass --allow-lossy if you really mean it")
-    if suffix in LOSSY_SUFFIXES and not allow_lossy:
-        raise ImageError(f"{path}: {suffix} is lossy and destroys the hidden image; write a .png "
-                         "(or pass --allow-lossy if you really mean it)")
-    if suffix != ".png" and suffix not in LOSSY_SUFFIXES and not allow_lossy:
-        raise ImageError(f"{path}: the output is written as a lossless 8-bit PNG; name it *.png")
-    _check_folder(path)
-
-
-def _check_folder(path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ImageError(f"{path}: the folder {folder} does not exist")
-
-
-def _image_parser(command: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=f"pixinpix {command}",
-        description="Hide SECRET in COVER and write the 8-bit stego PNG (the cover's size)." if command == "hide"
-        else "Reveal the secret of a stego PNG (the revealed image has the stego's size).",
-    )
-    if command == "hide":
-        parser.add_argument("cover", help="cover image (any size >= the model's, any common format and mode)")
-        parser.add_argument("secret", help="secret image (any size; resized to the cover's size)")
-        parser.add_argument("--keep-aspect", action="store_true",
-                            help="fit the secret inside the cover's size with black bars instead of stretching it")
-        parser.add_argument("--refine", type=int, default=api.DEFAULT_REFINE_STEPS, metavar="STEPS",
-                            help="optimise the stego pixels against the revealing network for STEPS steps: a "
-                            "better revealed secret for about 2 s per step on a Kodak photo; needs TensorFlow "
-                            f"(default: {api.DEFAULT_REFINE_STEPS}, the hiding network's stego alone)")
-    else:
-        parser.add_argument("stego", help="stego image written by `pixinpix hide`")
-        parser.add_argument("--secret", help="the original secret, for --report")
-    parser.add_argument("-o", "--output", required=True, help="output file (.png)")
-    parser.add_argument("--model", help="a shipped pretrained name, pretrained folder, run directory, .keras file "
-                        f"or `pixinpix export` folder (default: {api.DEFAULT_MODEL}), or {DctCode.name}: the "
-                        "digital hider whose stego images survive JPEG down to quality "
-                        f"{api.jpeg_safe_quality(DctCode.name)}; reveal with the model that hid")
+def _method_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="the method: a shipped network, pretrained folder, run directory, .keras "
+                        f"file or `pixinpix export` folder (default: {api.DEFAULT_MODEL}), dct-code (a digital code "
+                        "whose stego images survive JPEG down to quality 50), or a classical baseline (lsbK, "
+                        "webpK, jpegK); reveal with the method that hid")
     parser.add_argument("--backend", choices=api.BACKENDS, default="auto",
-                        help="auto: onnxruntime when the model has ONNX files and no refinement is asked, else "
-                        "Keras (default: auto)")
+                        help="for a network: auto takes onnxruntime when the model has ONNX files, onnxruntime is "
+                        "installed and no refinement is asked, else Keras (default: auto)")
     parser.add_argument("--report", action="store_true",
                         help="print PSNR and SSIM of the result against the input (reveal: against --secret)")
     parser.add_argument("--allow-lossy", action="store_true", help="allow a lossy output format such as JPEG")
     keyed = parser.add_argument_group(
-        "key", "scramble the secret with a key, so that only a reveal with the same key shows it "
-        "(pixinpix_tf.keys; never on the command line, where the process list would show it)")
+        "key", "only a reveal with the same key shows the secret (pixinpix_tf.keys; never on the command line, "
+        "where the process list would show it)")
     key_source = keyed.add_mutually_exclusive_group()
     key_source.add_argument("--key-file", metavar="FILE", help="the key is this file's bytes (without a final "
                             "line break)")
     key_source.add_argument("--key-env", metavar="NAME", help="the passphrase is in the environment variable NAME")
     key_source.add_argument("--key-prompt", action="store_true", help="ask for the passphrase (not echoed)")
-    if command == "hide":
-        parser.add_argument("--quality", type=int, default=95,
-                            help="JPEG quality of a .jpg stego image (default: 95); without --allow-lossy only for a "
-                            "model whose card says it survives JPEG at that quality")
-    return parser
 
 
-def _image_command(argv: list[str] | None, command: str) -> int:
-    """`pixinpix hide` and `pixinpix reveal` on image files of any size."""
-    args = _image_parser(command).parse_args(argv)
+def _report(what: str, reference, result) -> None:
     from pixinpix_tf.analysis import metrics
-    from pixinpix_tf.inference import tiling
-    from pixinpix_tf.images import read_image, write_image
 
-    try:
-        if command == "reveal" and args.report and not args.secret:
-            raise ConfigError("--report needs --secret FILE to compare the revealed image with")
-        if command == "hide" and args.refine < 0:
-            raise ConfigError(f"--refine must be >= 0, got {args.refine}")
-        if command == "hide":
-            if not 1 <= args.quality <= 100:
-                raise ConfigError(f"--quality must be 1..100, got {args.quality}")
-            _check_output(args.output, args.allow_lossy, args.model or api.DEFAULT_MODEL, args.quality)
-        else:
-            _check_output(args.output, args.allow_lossy)
-        key = _read_key(args, confirm=command == "hide")
-        first = read_image(args.cover if command == "hide" else args.stego, 3)
-        model = load_for(command, args.model, args.backend, args.refine if command == "hide" else 0)
-        if command == "hide":
-            secret = read_image(args.secret, model.secret_channels)
-            result = api.hide(first, secret, model, keep_aspect=args.keep_aspect, refine_steps=args.refine,
-                              progress=args.refine > 0, key=key)
-            reference = first
-        else:
-            result = api.reveal(first, model, key=key)
-            reference = None
-            if args.secret:
-                reference = tiling.fit_secret(read_image(args.secret, model.secret_channels), *result.shape[:2])
-        write_image(result, args.output, quality=args.quality if command == "hide" else None)
-    except PixInPixError as err:
-        return fail(err)
-    print(f"wrote {args.output} ({result.shape[1]}x{result.shape[0]})")
-    if args.report:
-        what = "stego vs cover" if command == "hide" else "revealed vs secret"
-        psnr, ssim = metrics.psnr(reference, result)[0], metrics.ssim(reference, result)[0]
-        print(f"{what}: PSNR {psnr:.2f} dB, SSIM {ssim:.4f}")
-    return 0
-
-
-def _read_key(args, confirm: bool):
-    """The `keys.Key` that --key-file, --key-env or --key-prompt give (None: no key)."""
-    from pixinpix_tf.keys import Key
-
-    if args.key_file:
-        return Key.from_file(args.key_file)
-    if args.key_env:
-        return Key.from_env(args.key_env)
-    if not args.key_prompt:
-        return None
-    import getpass
-
-    passphrase = getpass.getpass("passphrase: ")
-    if confirm and getpass.getpass("passphrase again: ") != passphrase:
-        raise ConfigError("the two passphrases differ")
-    if not passphrase:
-        raise ConfigError("the passphrase is empty")
-    return Key(passphrase)
+    psnr, ssim = metrics.psnr(reference, result)[0], metrics.ssim(reference, result)[0]
+    print(f"{what}: PSNR {psnr:.2f} dB, SSIM {ssim:.4f}")
 
 
 def hide_main(argv: list[str] | None = None) -> int:
     """`pixinpix hide COVER SECRET -o STEGO.png [--model MODEL]`."""
-    return _image_command(argv, "hide")
+    parser = argparse.ArgumentParser(prog="pixinpix hide",
+                                     description="Hide SECRET in COVER and write the 8-bit stego image (the cover's "
+                                     "size): a PNG, or a JPEG where the method survives it.")
+    parser.add_argument("cover", help="cover image (any size >= the method's, any common format and mode)")
+    parser.add_argument("secret", help="secret image (any size; resized to the cover's size)")
+    parser.add_argument("-o", "--output", required=True, help="output file (.png; .jpg with --quality)")
+    parser.add_argument("--quality", type=int, default=95,
+                        help="JPEG quality of a .jpg stego image (default: 95); without --allow-lossy only for a "
+                        "method checked to survive JPEG at that quality")
+    parser.add_argument("--keep-aspect", action="store_true",
+                        help="fit the secret inside the cover's size with black bars instead of stretching it")
+    parser.add_argument("--refine", type=int, default=api.DEFAULT_REFINE_STEPS, metavar="STEPS",
+                        help="optimise the stego pixels against the revealing network for STEPS steps: a "
+                        "better revealed secret for about 2 s per step on a Kodak photo; needs TensorFlow "
+                        f"(default: {api.DEFAULT_REFINE_STEPS}, the hiding network's stego alone)")
+    _method_options(parser)
+    args = parser.parse_args(argv)
+    try:
+        key = keys.from_source(args.key_file, args.key_env, args.key_prompt, confirm=True)
+        cover, stego = api.hide_file(args.cover, args.secret, args.output, args.model, quality=args.quality,
+                                     allow_lossy=args.allow_lossy, keep_aspect=args.keep_aspect,
+                                     refine_steps=args.refine, backend=args.backend, key=key,
+                                     progress=args.refine > 0)
+    except PixInPixError as err:
+        return fail(err)
+    print(f"wrote {args.output} ({stego.shape[1]}x{stego.shape[0]})")
+    if args.report:
+        _report("stego vs cover", cover, stego)
+    return 0
 
 
 def reveal_main(argv: list[str] | None = None) -> int:
     """`pixinpix reveal STEGO.png -o REVEALED.png [--model MODEL]`."""
-    return _image_command(argv, "reveal")
+    parser = argparse.ArgumentParser(prog="pixinpix reveal",
+                                     description="Reveal the secret of a stego image (the revealed image has the "
+                                     "stego's size).")
+    parser.add_argument("stego", help="stego image written by `pixinpix hide`")
+    parser.add_argument("-o", "--output", required=True, help="output file (.png)")
+    parser.add_argument("--secret", help="the original secret, for --report")
+    _method_options(parser)
+    args = parser.parse_args(argv)
+    from pixinpix_tf.images import read_image
+
+    try:
+        if args.report and not args.secret:
+            raise ConfigError("--report needs --secret FILE to compare the revealed image with")
+        key = keys.from_source(args.key_file, args.key_env, args.key_prompt)
+        revealed = api.reveal_file(args.stego, args.output, args.model, backend=args.backend, key=key,
+                                   allow_lossy=args.allow_lossy)
+        reference = read_image(args.secret, revealed.shape[-1]) if args.secret else None
+    except PixInPixError as err:
+        return fail(err)
+    print(f"wrote {args.output} ({revealed.shape[1]}x{revealed.shape[0]})")
+    if args.report:
+        _report("revealed vs secret", fit_secret(reference, *revealed.shape[:2]), revealed)
+    return 0
 
 
 def demo_main(argv: list[str] | None = None) -> int:
@@ -456,14 +365,15 @@ def demo_main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", help="output folder (default: a new pixinpix-demo-<time> folder here)")
     parser.add_argument("--digits-model", default=demo.DIGITS_MODEL, help="model for the digits (name or path)")
-    parser.add_argument("--photo-model", default=api.DEFAULT_MODEL, help="model for the photo (name or path)")
+    parser.add_argument("--photo-model", default=demo.PHOTO_MODEL, help="method for the photo (as --model takes it; "
+                        f"default: {demo.PHOTO_MODEL})")
     parser.add_argument("--backend", choices=api.BACKENDS, default="auto", help="as in `pixinpix hide`")
     args = parser.parse_args(argv)
     out = args.out or demo.default_out()
     try:
-        require("demo", ("matplotlib",), "onnx")
-        models = [load_for("demo", name, args.backend) for name in (args.digits_model, args.photo_model)]
-        rows = demo.run_demo(out, *models)
+        extras.require("pixinpix demo", ("matplotlib",), "onnx")
+        methods = [api.load_method(name, args.backend) for name in (args.digits_model, args.photo_model)]
+        rows = demo.run_demo(out, *methods)
     except PixInPixError as err:
         return fail(err)
     print(demo.format_table(rows))
@@ -489,14 +399,14 @@ def web_main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     name = args.model or api.DEFAULT_MODEL
     try:
+        registry.check(name, "web")
         web.check_page()
         if web.needs_conversion(name):
-            require("web", ("tensorflow", "keras", "tf2onnx", "onnx"), "export")
-            import_tensorflow()
+            _tensorflow("web", ("tf2onnx", "onnx"), "export")
             print(f"converting {name} to hide_image.onnx and reveal_image.onnx (once; about a minute) ...",
                   flush=True)
         else:
-            require("web", ("onnxruntime",), "onnx")
+            extras.require("pixinpix web", ("onnxruntime",), "onnx")
         server = web.make_server(name, args.host, args.port)
     except PixInPixError as err:
         return fail(err)
@@ -525,7 +435,6 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `pixinpix` console script (and its alias `pixinpix-onnx`)."""
-    global SHOW_TENSORFLOW_LOGS
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(
         prog="pixinpix",
@@ -535,8 +444,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up log lines")
     parser.add_argument("command", choices=list(COMMANDS), metavar="COMMAND",
                         help="; ".join(f"{name}: {text}" for name, (_, text) in COMMANDS.items()))
-    SHOW_TENSORFLOW_LOGS = bool(argv) and argv[0] == "--verbose"
-    argv = argv[1:] if SHOW_TENSORFLOW_LOGS else argv
+    extras.SHOW_TENSORFLOW_LOGS = bool(argv) and argv[0] == "--verbose"
+    argv = argv[1:] if extras.SHOW_TENSORFLOW_LOGS else argv
     if not argv or argv[0] in ("-h", "--help"):
         parser.print_help()
         return 0 if argv else 2

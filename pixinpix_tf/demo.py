@@ -21,17 +21,18 @@ from pixinpix_tf.analysis.report import plot_samples
 from pixinpix_tf.inference.tiling import fit_secret
 
 DIGITS_MODEL = "mnist-in-cifar10"
+PHOTO_MODEL = api.DEFAULT_MODEL
 
 
 def default_out() -> Path:
     return Path(f"pixinpix-demo-{time.strftime('%Y%m%d-%H%M%S')}")
 
 
-def run_demo(out: str | Path, digits_model=DIGITS_MODEL, photo_model=None) -> list[dict]:
-    """Run the demo into `out` with two models (loaded, or names or paths as `api.hide` takes;
-    None: `api.DEFAULT_MODEL`); returns one row of metrics per hidden image."""
+def run_demo(out: str | Path, digits_model=DIGITS_MODEL, photo_model=PHOTO_MODEL) -> list[dict]:
+    """Run the demo into `out` with two methods (Methods, or names or paths as `api.hide` takes);
+    returns one row of metrics per hidden image."""
     out = Path(out)
-    digits, photo = api.resolve_model(digits_model), api.resolve_model(photo_model)
+    digits, photo = api.load_method(digits_model), api.load_method(photo_model)
     out.mkdir(parents=True, exist_ok=True)
     rows, samples = [], {"covers": [], "stego": [], "secrets": [], "revealed": []}
     jobs = [(f"digit {i}", digits, SAMPLES / f"cifar10_{i}.png", SAMPLES / f"mnist_{i}.png") for i in range(6)]

@@ -37,3 +37,8 @@ class ExportError(PixInPixError, RuntimeError):
 
 class TrainingFailed(PixInPixError, RuntimeError):
     """Training stopped because the networks collapsed or diverged."""
+
+
+class NothingRevealed(ImageError):
+    """A stego image from which a method can reveal nothing (no payload, another key, or damage
+    beyond what the method survives)."""

@@ -173,3 +173,26 @@ def unscramble(image: np.ndarray, key: Key, block: int = BLOCK) -> np.ndarray:
         moved = image[dy:dy + h, dx:dx + w]
         out[sy:sy + h, sx:sx + w] = np.rot90(moved[:, ::-1] if flip else moved, -turns)
     return out
+
+
+def from_source(file: str | Path | None = None, env: str | None = None, prompt: bool = False,
+                confirm: bool = False) -> Key | None:
+    """The Key of a key file, an environment variable or a passphrase asked for on the terminal (not
+    echoed; asked twice if `confirm`); None when none is given. Never from the command line itself,
+    where the process list would show it."""
+    if sum(map(bool, (file, env, prompt))) > 1:
+        raise ConfigError("give one key source: a key file, an environment variable or the prompt")
+    if file:
+        return Key.from_file(file)
+    if env:
+        return Key.from_env(env)
+    if not prompt:
+        return None
+    import getpass
+
+    passphrase = getpass.getpass("passphrase: ")
+    if confirm and getpass.getpass("passphrase again: ") != passphrase:
+        raise ConfigError("the two passphrases differ")
+    if not passphrase:
+        raise ConfigError("the passphrase is empty")
+    return Key(passphrase)

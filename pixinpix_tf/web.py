@@ -41,7 +41,7 @@ from pathlib import Path
 
 import pixinpix_tf
 from pixinpix_tf import keys
-from pixinpix_tf.inference import loading
+from pixinpix_tf.inference import cards, loading
 from pixinpix_tf.errors import ConfigError
 from pixinpix_tf.inference.tiling import layout
 
@@ -85,9 +85,7 @@ def _shipped_graphs(files: loading.ModelFiles) -> Path | None:
 
 
 def _float16(files: loading.ModelFiles) -> bool:
-    figures = files.path / "figures.json" if files.path.is_dir() else None
-    return bool(figures and figures.is_file()
-                and json.loads(figures.read_text()).get("onnx", {}).get("weights") == "float16")
+    return files.path.is_dir() and cards.onnx_float16(files.path)
 
 
 def _cached(files: loading.ModelFiles, cache: Path) -> Path:

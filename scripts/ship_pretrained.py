@@ -39,6 +39,7 @@ import numpy as np  # noqa: E402
 
 from pixinpix_tf import api  # noqa: E402
 from pixinpix_tf.analysis import metrics  # noqa: E402
+from pixinpix_tf.inference import cards  # noqa: E402
 from pixinpix_tf.inference.loading import PRETRAINED_DIR, load_model, save_pretrained  # noqa: E402
 
 
@@ -72,21 +73,6 @@ def training_stages(run: Path, init_run: Path | None = None) -> list[dict]:
         raise SystemExit(f"{run} started from {start}, whose training is not recorded; "
                          f"pass --init-run with the run {start} was shipped from")
     return earlier + [stage]
-
-
-def jpeg_safe_quality(photos: dict) -> int | None:
-    """The lowest JPEG quality after which every photo folder's default hide reveals at most
-    `api.JPEG_SURVIVAL_LOSS_DB` worse than from the PNG and above `api.JPEG_SURVIVAL_FLOOR_PSNR`
-    (None: not even quality 95)."""
-    safe = None
-    for quality in (95, 90, 75, 50):
-        rows = [folder[str(api.DEFAULT_REFINE_STEPS)] for folder in photos.values()]
-        after = [(row["revealed_psnr_after"].get(f"jpeg quality {quality}", 0.0), row["revealed_psnr"]) for row in rows]
-        if not after or any(jpeg < max(png - api.JPEG_SURVIVAL_LOSS_DB, api.JPEG_SURVIVAL_FLOOR_PSNR)
-                            for jpeg, png in after):
-            break
-        safe = quality
-    return safe
 
 
 def sample_figures(model) -> dict:
@@ -138,9 +124,7 @@ def reship_onnx(folder: Path) -> None:
     figures stay (the ONNX files give Keras' 8-bit images within one level)."""
     from pixinpix_tf.export.exporter import write_pretrained_onnx
 
-    figures = json.loads((folder / "figures.json").read_text())
-    figures["onnx"] = write_pretrained_onnx(load_model(folder), folder)
-    (folder / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
+    figures = cards.update(folder, onnx=write_pretrained_onnx(load_model(folder), folder))
     card = (folder / "MODEL_CARD.md").read_text().split("\n")
     card = [onnx_paragraph(figures["onnx"]) if line.startswith("ONNX files (") else line for line in card]
     (folder / "MODEL_CARD.md").write_text("\n".join(card))
@@ -177,9 +161,7 @@ def detectability_section(figures: dict) -> list[str]:
 
 def reship_detectability(folder: Path, files: list[str]) -> None:
     """Rewrite figures.json's "detectability" and the card's detectability section from steganalysis files."""
-    figures = json.loads((folder / "figures.json").read_text())
-    figures["detectability"] = detectability_figures(folder.name, files)
-    (folder / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
+    figures = cards.update(folder, detectability=detectability_figures(folder.name, files))
     card = (folder / "MODEL_CARD.md").read_text().rstrip("\n").split("\n")
     if "## Detectability" in card:  # replace the old section, up to the next heading
         start = card.index("## Detectability")
@@ -274,12 +256,12 @@ def model_card(name: str, stages: list[dict], results: dict, figures: dict, size
     lines += ["", "## Saving the stego image as JPEG", "",
               f"`pixinpix hide -o stego.jpg --quality Q` needs no `--allow-lossy` with this model for Q >= {safe}: "
               f"after JPEG at quality {safe} every photo folder above reveals at most "
-              f"{api.JPEG_SURVIVAL_LOSS_DB:g} dB worse than from the PNG (and above "
-              f"{api.JPEG_SURVIVAL_FLOOR_PSNR:g} dB). That says JPEG does not destroy what it hides, not that the "
+              f"{cards.JPEG_SURVIVAL_LOSS_DB:g} dB worse than from the PNG (and above "
+              f"{cards.JPEG_SURVIVAL_FLOOR_PSNR:g} dB). That says JPEG does not destroy what it hides, not that the "
               "secret is good: see the revealed PSNR above." if safe else
               f"This model does not survive JPEG (after quality 95 its photos reveal more than "
-              f"{api.JPEG_SURVIVAL_LOSS_DB:g} dB worse than from the PNG, or below "
-              f"{api.JPEG_SURVIVAL_FLOOR_PSNR:g} dB): "
+              f"{cards.JPEG_SURVIVAL_LOSS_DB:g} dB worse than from the PNG, or below "
+              f"{cards.JPEG_SURVIVAL_FLOOR_PSNR:g} dB): "
               "`pixinpix hide` refuses a .jpg output without `--allow-lossy`."]
     section = detectability_section(figures)
     return "\n".join(lines + ([""] + section if section else [])) + "\n"
@@ -349,18 +331,17 @@ def main(argv: list[str] | None = None) -> None:
                                data_dir=args.data_dir, verbose=1)
     figures["evaluation"] = {"pairs": results["pairs"], **{f"{part}_psnr": results["pixinpix"]["8bit"][part]["psnr"]
                                                            ["mean"] for part in ("stego", "revealed")}}
-    onnx_model = api.resolve_model(folder)  # what `pixinpix hide` runs by default
+    onnx_model = api.load_method(folder)  # what `pixinpix hide` runs by default
     figures["samples"] = sample_figures(onnx_model)
     steps_rows = [steps for steps in args.refine if not (steps and shipped.embed_bits)]
     figures["photos"] = {Path(f).name: {str(steps): evaluate.photo_figures(
-        shipped if steps else onnx_model, Path(f), refine_steps=steps,
+        api.load_method(folder, "keras", steps) if steps else onnx_model, Path(f),
         distortions=() if steps else evaluate.PHOTO_DISTORTIONS) for steps in steps_rows} for f in args.photos}
-    figures["jpeg_safe_quality"] = jpeg_safe_quality(figures["photos"])
+    figures["jpeg_safe_quality"] = cards.jpeg_safe_quality_of(figures["photos"], api.DEFAULT_REFINE_STEPS)
     # Rows measured on other weights do not carry over to a new run's; a reship keeps them unless given new files.
-    previous = json.loads((folder / "figures.json").read_text()).get("detectability", {}) \
-        if args.reship and (folder / "figures.json").is_file() else {}
+    previous = cards.read(folder).get("detectability", {}) if args.reship else {}
     figures["detectability"] = detectability_figures(name, args.detectability) if args.detectability else previous
-    (folder / "figures.json").write_text(json.dumps(figures, indent=2) + "\n")
+    cards.write(folder, figures)
     size_mb = (folder / "weights.npz").stat().st_size / 2**20
     card = model_card(name, stages, results, figures, size_mb)
     (folder / "MODEL_CARD.md").write_text(card)

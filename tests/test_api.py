@@ -71,7 +71,7 @@ def test_python_api_takes_pil_or_numpy_of_any_size_and_returns_8bit(model_file):
     # the same tiles as the 32x32 model itself: the first tile equals a direct call
     tile_cover, tile_secret = as_uint8_image(cover, 3)[:32, :32], fit_secret(np.asarray(secret), 128, 192)[:32, :32]
     for steps in (0, 10):
-        direct = api.hide_tiles(model, tile_cover[None], tile_secret[None], refine_steps=steps)[0]
+        direct = api.load_method(model, refine_steps=steps).hide_tiles(tile_cover[None], tile_secret[None])[0]
         tiled = api.hide(cover, secret, model, refine_steps=steps)
         assert np.abs(tiled[:32, :32].astype(int) - np.round(direct * 255)).max() <= 1
 
@@ -104,7 +104,7 @@ def bad_inputs(tmp: Path):
         ([cover, secret, "-o", str(tmp / "no" / "such" / "out.png")], "does not exist"),
         ([cover, secret, "-o", str(tmp / "out.jpg")], "lossy"),
         ([cover, secret, "-o", str(tmp / "out.bmp")], "*.png"),
-        ([cover, secret, "-o", str(tmp / "out.png"), "--refine", "-1"], "--refine must be >= 0"),
+        ([cover, secret, "-o", str(tmp / "out.png"), "--refine", "-1"], "refinement steps must be >= 0"),
     ]
 
 

@@ -8,6 +8,9 @@ import pytest
 from pixinpix_tf.analysis import metrics
 from pixinpix_tf.cli import main
 from pixinpix_tf.distortions import DISTORTIONS
+from pixinpix_tf.errors import NothingRevealed
+from pixinpix_tf.methods import registry
+from pixinpix_tf.methods.base import Method
 from pixinpix_tf.methods.baselines import compressed_hide, compressed_reveal, lsb_hide, lsb_reveal
 from conftest import ROOT, import_script, save_tiny_model, tiny_model
 
@@ -124,8 +127,7 @@ def test_photo_figures_score_a_cropped_stego_against_the_secret_cropped_alike_wi
         image = np.stack([x * 3 + 20 * i, y * 4, (x + y) * 2], axis=-1)
         image = image + np.random.default_rng(i).normal(0, 2, (48, 64, 3))
         Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(tmp_path / f"p{i}.png")
-    lsb, webp = (next(m for m in evaluate.baseline_methods((1,), (4,)) if m.name == name)
-                 for name in ("LSB k=4", "WebP k=1"))
+    lsb, webp = registry.get("lsb4"), registry.get("webp1")
     distortions = (("crop", 5.0), ("jpeg", 25.0))
     for method, survives_crop in ((lsb, True), (webp, False)):
         figures = evaluate.photo_figures(method, tmp_path, distortions=distortions)
@@ -150,12 +152,18 @@ def test_photo_figures_list_a_refused_cover_leave_it_out_of_the_stego_figures_an
         image = np.full((40, 40, 3), 90, np.uint8) if name == "flat" else rng.integers(0, 256, (40, 40, 3))
         Image.fromarray(image.astype(np.uint8)).save(tmp_path / f"{name}.png")
 
-    def hide(cover, secret):
-        if (cover == 90).all():
-            raise ImageError("too flat")
-        return cover ^ 1  # one level off everywhere: 48.13 dB
+    class Fussy(Method):
+        name = "fussy"
 
-    method = evaluate.PhotoMethod("fussy", 3, hide, lambda stego: np.full(stego.shape, 128, np.uint8))
+        def hide(self, cover, secret, key=None, progress=None):
+            if (cover == 90).all():
+                raise ImageError("too flat")
+            return cover ^ 1  # one level off everywhere: 48.13 dB
+
+        def reveal(self, stego, key=None):
+            raise NothingRevealed("nothing here")
+
+    method = Fussy()
     figures = evaluate.photo_figures(method, tmp_path, distortions=(("jpeg", 25.0),))
     assert figures["refused"] == ["flat.png"] and figures["photos"] == 3
     assert figures["stego_psnr"] == pytest.approx(48.13, abs=0.01) == figures["min_stego_psnr"]
@@ -181,14 +189,14 @@ def test_evaluate_on_a_tiny_mock_setup_writes_all_outputs(tmp_path, mock_tfds, c
             assert set(results["pixinpix"][row][part]["psnr"]) == {"mean", "p5", "p25", "p50", "p75", "p95"}
     # every distortion but the crop, which leaves a 32x32 pair smaller than the tile (photos have it)
     assert set(results["pixinpix"]["distortions"]) == {name for name, d in DISTORTIONS.items() if d.keeps_size}
-    assert set(results["lsb"]) == {f"k={k}{variant}" for k in (1, 2, 3, 4) for variant in ("", " nearest")}
-    jpeg_rows = set(results["lsb"]["k=2"]["distortions"]["jpeg"])
+    assert set(results["lsb"]) == {f"lsb{k}{variant}" for k in (1, 2, 3, 4) for variant in ("", "-nearest")}
+    jpeg_rows = set(results["lsb"]["lsb2"]["distortions"]["jpeg"])
     assert jpeg_rows == {"quality 95", "quality 90", "quality 75", "quality 50"}
     assert set(results["digit_accuracy"]) >= {"original", "pixinpix_8bit"}
     report = (out / "report.md").read_text()
-    assert "PixInPix, 8-bit stego (headline)" in report and "LSB k=4" in report and "jpeg quality 50" in report
-    assert set(results["compressed"]) == {f"{codec} k={k}" for codec in ("webp", "jpeg") for k in (1, 2, 3, 4)}
-    assert "| WebP k=1 |" in report and "JPEG k=4" in report
+    assert "PixInPix, 8-bit stego (headline)" in report and "lsb4" in report and "jpeg quality 50" in report
+    assert set(results["compressed"]) == {f"{codec}{k}" for codec in ("webp", "jpeg") for k in (1, 2, 3, 4)}
+    assert "| webp1 |" in report and "jpeg4" in report
     for figure in ("samples.png", "robustness.png"):
         assert (out / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -237,7 +245,7 @@ def test_tradeoff_recipe_trains_one_model_per_weight_and_plots_them_with_lsb(tmp
                                     "--weights", "0.5", "2", "--num", "8", "--out", str(out)])
     points = json.loads((out / "tradeoff.json").read_text())
     assert set(points["pixinpix"]) == {"0.5", "2.0"} and set(points["lsb"]) == {
-        f"k={k}{variant}" for k in (1, 2, 3, 4) for variant in ("", " nearest")}
+        f"lsb{k}{variant}" for k in (1, 2, 3, 4) for variant in ("", "-nearest")}
     for point in [*points["pixinpix"].values(), *points["lsb"].values()]:
         assert set(point) == {"stego", "revealed"} and all(np.isfinite(v) for v in point.values())
     assert (out / "w0.5" / "eval" / "metrics.json").is_file() and (out / "w2" / "best.keras").is_file()

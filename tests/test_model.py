@@ -4,9 +4,9 @@ import keras
 import numpy as np
 import pytest
 
-from pixinpix_tf import api
 from pixinpix_tf.config import Config, ModelConfig, get_preset
 from pixinpix_tf.errors import ConfigError
+from pixinpix_tf.methods.networks import Network
 from pixinpix_tf.nets.model import PixInPix, grow_weights
 from pixinpix_tf.nets.refine import COVER_WEIGHT, refine_stego
 
@@ -268,16 +268,17 @@ def test_refining_lowers_the_revealed_error_of_the_stored_8bit_stego():
         return np.mean((revealed - pair["secret"]) ** 2) + COVER_WEIGHT * np.mean((stego - pair["cover"]) ** 2)
 
     plain = model.hide(pair["cover"], pair["secret"])
-    refined = api.hide_tiles(model, pair["cover"], pair["secret"], refine_steps=20)
+    refined = Network(model, "tiny", refine_steps=20).hide_tiles(pair["cover"], pair["secret"])
     assert refined.shape == plain.shape and refined.min() >= 0.0 and refined.max() <= 1.0
     assert objective(refined) < 0.9 * objective(plain)
-    alone = api.hide_tiles(model, pair["cover"][:1], pair["secret"][:1], refine_steps=20)  # independent of its batch
+    # independent of its batch:
+    alone = Network(model, "tiny", refine_steps=20).hide_tiles(pair["cover"][:1], pair["secret"][:1])
     assert np.abs(np.round(alone * 255) - np.round(refined[:1] * 255)).max() <= 1
     in_chunks = refine_stego(model.revealer, pair["cover"], pair["secret"], plain, 20, batch_size=3)
     assert np.abs(np.round(in_chunks * 255) - np.round(refined * 255)).max() <= 1
     assert np.array_equal(refine_stego(model.revealer, pair["cover"], pair["secret"], plain, 0), plain)
     with pytest.raises(ConfigError, match="steps must be >= 0"):
-        api.hide_tiles(model, pair["cover"], pair["secret"], refine_steps=-1)
+        Network(model, "tiny", refine_steps=-1)
 
 
 def test_the_texture_weighted_stego_loss_charges_a_change_on_smooth_areas_more_than_in_texture():

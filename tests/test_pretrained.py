@@ -12,7 +12,8 @@ from PIL import Image
 
 from pixinpix_tf import api
 
-from pixinpix_tf.inference import loading
+from pixinpix_tf.inference import cards, loading
+from pixinpix_tf.methods import networks, registry
 from pixinpix_tf.cli import main as cli_main
 from pixinpix_tf.errors import ModelError
 
@@ -53,7 +54,7 @@ def shipped(shipped_once, tmp_path, monkeypatch):
     for name in ("tiny-run", "pretrained", "covers", "secrets"):
         shutil.copytree(shipped_once / name, tmp_path / name)
     monkeypatch.setattr(loading, "PRETRAINED_DIR", tmp_path / "pretrained")
-    api._load.cache_clear()
+    networks._load.cache_clear()
     return tmp_path / "tiny-run", tmp_path / "pretrained" / "tiny-test"
 
 
@@ -79,8 +80,8 @@ def test_shipped_model_has_card_and_float16_weights_close_to_the_run(shipped):
 
 
 def test_the_shipped_onnx_files_give_the_keras_model_s_8bit_outputs_by_name(shipped):
-    onnx_model, keras_model = api.resolve_model("tiny-test"), api.resolve_model("tiny-test", backend="keras")
-    assert type(onnx_model).__name__ == "OnnxPixInPix" and type(keras_model).__name__ == "PixInPix"
+    onnx_model, keras_model = api.load_method("tiny-test"), api.load_method("tiny-test", backend="keras")
+    assert type(onnx_model.model).__name__ == "OnnxPixInPix" and type(keras_model.model).__name__ == "PixInPix"
     cover, secret = np.asarray(Image.open(SAMPLES / "cover.png")), np.asarray(Image.open(SAMPLES / "secret.png"))
     stego = api.hide(cover, secret, onnx_model)
     assert np.abs(stego.astype(int) - api.hide(cover, secret, keras_model)).max() <= 1
@@ -204,8 +205,8 @@ def test_demo_without_shipped_models_says_so_in_one_line(tmp_path, capsys, monke
 
 
 def test_hide_and_reveal_use_the_default_pretrained_model_when_none_is_given(shipped, tmp_path, monkeypatch):
-    monkeypatch.setattr(api, "DEFAULT_MODEL", "tiny-test")
-    model = api.resolve_model("tiny-test")
+    monkeypatch.setattr(registry, "DEFAULT", "tiny-test")
+    model = api.load_method("tiny-test")
     cover, secret = Image.open(SAMPLES / "cover.png"), Image.open(SAMPLES / "secret.png")
     stego = api.hide(cover, secret)
     np.testing.assert_array_equal(stego, api.hide(cover, secret, model))
@@ -219,13 +220,12 @@ def test_hide_and_reveal_use_the_default_pretrained_model_when_none_is_given(shi
 
 def test_jpeg_output_is_allowed_only_at_qualities_the_model_card_says_it_survives(shipped, tmp_path, capsys):
     _, folder = shipped
-    figures = json.loads((folder / "figures.json").read_text())
+    figures = cards.read(folder)
     cover, secret = str(SAMPLES / "cover.png"), str(SAMPLES / "secret.png")
     if figures["jpeg_safe_quality"] is None:  # the tiny model survives no JPEG: refused, with the way out
         assert cli_main(["hide", cover, secret, "-o", str(tmp_path / "s.jpg"), "--model", "tiny-test"]) == 2
         assert "destroys what tiny-test hides" in capsys.readouterr().err
-    figures["jpeg_safe_quality"] = 90  # as a robust model's card would say
-    (folder / "figures.json").write_text(json.dumps(figures))
+    cards.update(folder, jpeg_safe_quality=90)  # as a robust model's card would say
     assert cli_main(["hide", cover, secret, "-o", str(tmp_path / "s.jpg"), "--model", "tiny-test",
                      "--quality", "90"]) == 0
     assert Image.open(tmp_path / "s.jpg").format == "JPEG"

@@ -17,7 +17,7 @@ from pixinpix_tf import api, demo
 
 from pixinpix_tf.analysis import evaluate, metrics
 
-from pixinpix_tf.inference import loading
+from pixinpix_tf.inference import cards, loading
 from pixinpix_tf.cli import main
 from pixinpix_tf.inference.tiling import fit_secret
 
@@ -94,7 +94,7 @@ def test_the_default_model_on_kodak_gives_its_card_figures():
     if not (kodak / "kodim01.png").is_file():
         pytest.skip(f"Kodak photos not found in {kodak} (set PIXINPIX_PHOTOS)")
     expected = figures(api.DEFAULT_MODEL)["photos"]["kodak"][str(api.DEFAULT_REFINE_STEPS)]
-    measured = evaluate.photo_figures(api.resolve_model(), kodak)  # 24 photos, each hiding the next
+    measured = evaluate.photo_figures(api.load_method(), kodak)  # 24 photos, each hiding the next
     for key in ("stego_psnr", "stego_ssim", "revealed_psnr"):
         assert measured[key] > expected[key] - (MARGIN_DB if key.endswith("psnr") else 0.001), key
 
@@ -136,7 +136,7 @@ def test_the_robust_model_gives_its_card_figures_on_kodak_photos_after_jpeg_and_
     for file in files:
         shutil.copy(file, tmp_path)
     card = figures(ROBUST)["photos"]["kodak"]["0"]["per_photo"]
-    measured = evaluate.photo_figures(api.resolve_model(ROBUST), tmp_path,
+    measured = evaluate.photo_figures(api.load_method(ROBUST), tmp_path,
                                       distortions=evaluate.PHOTO_DISTORTIONS)["per_photo"]
     for file in files[:-1]:  # each hides the next, as in the card (the last one hides the first here)
         for key, value in card[file.name].items():
@@ -155,7 +155,7 @@ def test_the_robust_model_writes_a_jpeg_stego_at_the_quality_its_card_allows_and
     cover = np.asarray(Image.open(SAMPLES / "cover.png").convert("RGB"))
     secret = fit_secret(np.asarray(Image.open(SAMPLES / "secret.png").convert("RGB")), *cover.shape[:2])
     from_png = card["samples"]["photo pair"]["revealed_psnr"]
-    assert psnr(secret, Image.open(revealed)) > from_png - 2 * api.JPEG_SURVIVAL_LOSS_DB
+    assert psnr(secret, Image.open(revealed)) > from_png - 2 * cards.JPEG_SURVIVAL_LOSS_DB
     capsys.readouterr()
     if quality > 1:  # below the card's quality it is refused
         assert main(hide + [str(low), "--quality", str(quality - 1)]) == 2

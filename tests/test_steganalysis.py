@@ -7,6 +7,7 @@ import pytest
 
 from pixinpix_tf.analysis import steganalysis
 from pixinpix_tf.cli import main
+from pixinpix_tf.methods import registry
 
 
 def smooth_covers(n, size=16, seed=0):
@@ -21,13 +22,13 @@ def smooth_covers(n, size=16, seed=0):
 def test_the_detector_finds_lsb_hiding_and_is_at_chance_when_nothing_is_hidden():
     covers = smooth_covers(400)
     secrets = np.random.default_rng(1).integers(0, 256, covers.shape, dtype=np.uint8)
-    hidden = steganalysis.detectability(covers, steganalysis.hider("lsb2")[0](covers, secrets), epochs=4)
+    hidden = steganalysis.detectability(covers, registry.get("lsb2").hide_batch(covers, secrets), epochs=4)
     nothing = steganalysis.detectability(covers, covers.copy(), epochs=4)
     assert hidden["auc"] > 0.9 and hidden["test_pairs"] == 80
     assert abs(nothing["accuracy"] - 0.5) < 0.1 and abs(nothing["auc"] - 0.5) < 0.15
 
 
-@pytest.mark.parametrize("method, message", [("lsb9", "bits must be 1..8"), ("no-such-model", "no such")])
+@pytest.mark.parametrize("method, message", [("lsb9", "low bits must be 1..8"), ("no-such-model", "no such")])
 def test_an_unknown_method_is_a_one_line_error(method, message, capsys):
     assert main(["steganalyse", method, "--num", "20", "--epochs", "1"]) == 2
     err = capsys.readouterr().err
@@ -52,11 +53,12 @@ def test_roc_auc_counts_pairs_ranked_right_and_ties_as_half():
 def test_a_smaller_payload_changes_fewer_values_and_the_cover_less():
     covers = smooth_covers(6, size=32)
     secrets = np.random.default_rng(2).integers(0, 256, covers.shape, dtype=np.uint8)
-    full, quarter = (steganalysis.hider("lsb2", side)[0](covers, secrets) for side in (1.0, 0.5))
+    full, quarter = (registry.get("lsb2").hide_batch(covers, steganalysis.shrink(secrets, side)) for side in (1.0, 0.5))
     changed = (quarter != covers).reshape(len(covers), -1)
     assert not changed[:, 32 * 32 * 3 // 4:].any() and changed.any()  # only the first quarter of the values
     assert (full != covers).reshape(len(covers), -1)[:, 32 * 32 * 3 // 4:].any()
-    webp_full, webp_quarter = (steganalysis.hider("webp1", side)[0](covers, secrets) for side in (1.0, 0.25))
+    webp_full, webp_quarter = (registry.get("webp1").hide_batch(covers, steganalysis.shrink(secrets, side))
+                               for side in (1.0, 0.25))
     assert np.count_nonzero(webp_quarter != covers) < np.count_nonzero(webp_full != covers)
     assert steganalysis.shrink(secrets, 0.5).shape == (6, 16, 16, 3)
 
@@ -90,12 +92,12 @@ def test_the_command_measures_payloads_and_photo_crops_and_refuses_a_bad_side(tm
 
 
 def test_a_network_hides_a_smaller_secret_enlarged_back_to_the_covers_size(tiny_model_file):
-    from pixinpix_tf import api
     from pixinpix_tf.images import to_uint8
     from pixinpix_tf.inference.tiling import fit_secret
 
     covers = smooth_covers(2, size=32)
     secrets = np.random.default_rng(3).integers(0, 256, covers.shape, dtype=np.uint8)
-    stegos = steganalysis.hider(str(tiny_model_file), 0.5)[0](covers, secrets)
+    network = registry.get(str(tiny_model_file))
+    stegos = network.hide_batch(covers, steganalysis.shrink(secrets, 0.5))
     smooth = np.stack([fit_secret(s, 32, 32) for s in steganalysis.shrink(secrets, 0.5)])
-    np.testing.assert_array_equal(stegos, to_uint8(api.resolve_model(str(tiny_model_file)).hide(covers, smooth)))
+    np.testing.assert_array_equal(stegos, to_uint8(network.model.hide(covers, smooth)))

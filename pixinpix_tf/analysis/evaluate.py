@@ -15,34 +15,33 @@ number), `report.md` (the tables), `samples.png` and `robustness.png`.
 
 from __future__ import annotations
 
+import json
+import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import keras
 import numpy as np
 
-from pixinpix_tf import api
-
 from pixinpix_tf.analysis import metrics
+from pixinpix_tf.analysis.report import write_atomic, write_outputs
 from pixinpix_tf.config import Config, get_preset
-from pixinpix_tf.methods.dct_code import DctCode
-from pixinpix_tf.nets.data import Source, paired_images
 from pixinpix_tf.distortions import DISTORTIONS
 from pixinpix_tf.errors import ImageError
 from pixinpix_tf.images import read_image, to_uint8
-from pixinpix_tf.inference.loading import load_model, locate, run_config
-from pixinpix_tf.methods.baselines import CODECS, compressed_hide, compressed_reveal, lsb_hide, lsb_reveal
-from pixinpix_tf.nets.model import PixInPix
-from pixinpix_tf.analysis.report import write_outputs
+from pixinpix_tf.inference.loading import locate, run_config
 from pixinpix_tf.inference.tiling import fit_secret
+from pixinpix_tf.methods import registry
+from pixinpix_tf.methods.base import Method, reveal_or_grey
+from pixinpix_tf.methods.baselines import CODECS
+from pixinpix_tf.methods.networks import Network, load
+from pixinpix_tf.nets.data import Source, paired_images
 
 LSB_BITS = (1, 2, 3, 4)
-# result key -> (bits, nearest): plain substitution, and the nearest level with those low bits
-LSB_METHODS = {**{f"k={b}": (b, False) for b in LSB_BITS}, **{f"k={b} nearest": (b, True) for b in LSB_BITS}}
-# result key -> (codec, bits): the secret compressed at the highest quality that fits in the k low bits
-COMPRESSED_METHODS = {f"{codec} k={b}": (codec, b) for codec in CODECS for b in LSB_BITS}
+# The classical baselines on the same pairs, by their registry names: LSB plain and nearest-level, and
+# the secret compressed at the highest quality that fits in the k low bits.
+LSB_METHODS = tuple(f"lsb{b}{variant}" for variant in ("", "-nearest") for b in LSB_BITS)
+COMPRESSED_METHODS = tuple(f"{codec}{b}" for codec in CODECS for b in LSB_BITS)
 DIGIT_CLASSIFIER = Path(__file__).parent.parent / "assets" / "digit_classifier.keras"
 
 
@@ -67,13 +66,12 @@ def _digit_accuracy(classifier, images: np.ndarray, labels: np.ndarray) -> float
     return float((predictions == labels).mean())
 
 
-def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, labels: np.ndarray | None = None,
-                    seed: int = 0, verbose: int = 1, refine_steps: int = 0) -> dict:
-    """Every number of the evaluation, for uint8 covers and secrets (and secret labels, if digits).
-
-    `refine_steps`: refine PixInPix's stego images (`pixinpix_tf.nets.refine`) before everything else.
-    """
-    api.check_refine_steps(model, refine_steps)
+def evaluate_arrays(network: Network, covers: np.ndarray, secrets: np.ndarray, labels: np.ndarray | None = None,
+                    seed: int = 0, verbose: int = 1) -> dict:
+    """Every number of the evaluation, for uint8 covers and secrets (and secret labels, if digits), of a
+    `Network` (refined if its `refine_steps` say so) and the classical baselines on the same pairs."""
+    network = registry.get(network)
+    model = network.model
     chunks = range(0, len(covers), 500)
     same_size = {name: d for name, d in DISTORTIONS.items() if d.keeps_size}  # 32x32 pairs: no crop
     steps = 2 + len(chunks) + sum(len(d.strengths) for d in same_size.values()) * (
@@ -82,7 +80,7 @@ def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, la
 
     def hide(start: int) -> np.ndarray:
         chunk = slice(start, start + 500)
-        stego = api.hide_tiles(model, covers[chunk], secrets[chunk], refine_steps, batch_size=500)
+        stego = network.hide_tiles(covers[chunk], secrets[chunk], batch_size=500)
         progress.add(1)
         return stego
 
@@ -104,7 +102,7 @@ def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, la
     revealed_uint8 = reveal(stego_uint8)
     results = {
         "pairs": int(len(covers)),
-        "refine_steps": refine_steps,
+        "refine_steps": network.refine_steps,
         "pixinpix": {
             "float": {"stego": metrics.compare(covers, stego * 255.0),
                       "revealed": metrics.compare(secrets, revealed_float)},
@@ -116,76 +114,33 @@ def evaluate_arrays(model: PixInPix, covers: np.ndarray, secrets: np.ndarray, la
         "compressed": {},
     }
     lsb_revealed = {}  # bits -> revealed secrets (the same with or without `nearest`)
-    for key, (bits, nearest) in LSB_METHODS.items():
-        lsb_stego = lsb_hide(covers, secrets, bits, nearest)
-        lsb_revealed[bits] = lsb_reveal(lsb_stego, bits)
+    for group, names in (("lsb", LSB_METHODS), ("compressed", COMPRESSED_METHODS)):
+        for name in names:
+            method = registry.get(name)
+            baseline_stego = method.hide_batch(covers, secrets)
+            revealed = method.reveal_batch(baseline_stego)
+            if group == "lsb":
+                lsb_revealed[method.bits] = revealed
 
-        def lsb_reveal_step(images, bits=bits):
-            progress.add(1)
-            return lsb_reveal(images, bits)
+            def reveal_step(images, method=method):
+                progress.add(1)
+                return method.reveal_batch(images)
 
-        results["lsb"][key] = {
-            "8bit": {"stego": metrics.compare(covers, lsb_stego),
-                     "revealed": metrics.compare(secrets, lsb_revealed[bits])},
-            "distortions": robustness(lsb_stego, lsb_reveal_step),
-        }
-    for key, (codec, bits) in COMPRESSED_METHODS.items():
-        stego_c = compressed_hide(covers, secrets, bits, codec)
-
-        def compressed_reveal_step(images, bits=bits):
-            progress.add(1)
-            return compressed_reveal(images, bits, secrets.shape[-1])
-
-        results["compressed"][key] = {
-            "8bit": {"stego": metrics.compare(covers, stego_c),
-                     "revealed": metrics.compare(secrets, compressed_reveal(stego_c, bits, secrets.shape[-1]))},
-            "distortions": robustness(stego_c, compressed_reveal_step),
-        }
+            results[group][name] = {
+                "8bit": {"stego": metrics.compare(covers, baseline_stego),
+                         "revealed": metrics.compare(secrets, revealed)},
+                "distortions": robustness(baseline_stego, reveal_step),
+            }
     classifier = _digit_classifier(secrets.shape[1:3]) if labels is not None and (labels >= 0).all() else None
     if classifier is not None:
         results["digit_accuracy"] = {
             "original": _digit_accuracy(classifier, secrets, labels),
             "pixinpix_8bit": _digit_accuracy(classifier, revealed_uint8, labels),
-            **{f"lsb_k={bits}": _digit_accuracy(classifier, lsb_revealed[bits], labels) for bits in LSB_BITS},
+            **{f"lsb{bits}": _digit_accuracy(classifier, lsb_revealed[bits], labels) for bits in LSB_BITS},
         }
     results["samples"] = {"covers": covers[:6], "stego": stego_uint8[:6], "secrets": secrets[:6],
                           "revealed": revealed_uint8[:6]}
     return results
-
-
-@dataclass(frozen=True)
-class PhotoMethod:
-    """A way to hide one whole photo in another: uint8 HWC images in and out."""
-
-    name: str
-    secret_channels: int
-    hide: Callable[[np.ndarray, np.ndarray], np.ndarray]
-    reveal: Callable[[np.ndarray], np.ndarray]
-
-
-def model_method(model, refine_steps: int = 0, name: str = "PixInPix") -> PhotoMethod:
-    """`api.hide` / `api.reveal` with `model` (Keras, onnxruntime or dct-code), 8-bit. What dct-code
-    can no longer decode reveals mid-grey, as the compressed-secret baselines do."""
-    def reveal(stego):
-        if not isinstance(model, DctCode):
-            return api.reveal(stego, model)
-        revealed = model.reveal(stego)
-        return np.full(stego.shape, 128, np.uint8) if revealed is None else revealed
-
-    return PhotoMethod(name, model.secret_channels,
-                       lambda cover, secret: api.hide(cover, secret, model, refine_steps=refine_steps), reveal)
-
-
-def baseline_methods(bits: tuple[int, ...] = (1, 2), lsb_bits: tuple[int, ...] = (4,)) -> list[PhotoMethod]:
-    """The compressed-secret baselines (WebP and JPEG secrets in the k low bits) and LSB (the secret's
-    k top bits in the cover's k low bits) as photo methods."""
-    compressed = [PhotoMethod(f"{codec.upper() if codec == 'jpeg' else 'WebP'} k={k}", 3,
-                              lambda cover, secret, k=k, codec=codec:
-                              compressed_hide(cover[None], secret[None], k, codec)[0],
-                              lambda stego, k=k: compressed_reveal(stego[None], k)[0])
-                  for codec in CODECS for k in bits]
-    return compressed + [PhotoMethod(f"LSB k={k}", 3, lambda cover, secret, k=k: lsb_hide(cover, secret, k),
-                                     lambda stego, k=k: lsb_reveal(stego, k)) for k in lsb_bits]
 
 
 # What the photo rows of a model card's default hide go through: JPEG at quality 95, 90, 75 and 50,
@@ -194,17 +149,15 @@ PHOTO_DISTORTIONS = (("jpeg", 5.0), ("jpeg", 10.0), ("jpeg", 25.0), ("jpeg", 50.
                      ("noise", 2.0), ("noise", 5.0), ("blur", 1.0), ("crop", 5.0))
 
 
-def photo_figures(method, folder: str | Path, refine_steps: int = 0,
-                  distortions: tuple[tuple[str, float], ...] = ()) -> dict:
+def photo_figures(method: Method, folder: str | Path, distortions: tuple[tuple[str, float], ...] = ()) -> dict:
     """Figures on a folder of PNG photos, each hiding the next (in name order), with `method`
-    (a `PhotoMethod`, or a model for `model_method(model, refine_steps)`): mean stego and
+    (a Method, or anything `methods.registry.get` takes): mean stego and
     revealed PSNR/SSIM, the lowest stego PSNR, seconds per hide, what the residual gives away
     (`metrics.leak`, `metrics.grid_ratio` of a 32-pixel grid), the revealed PSNR and SSIM after each
     (distortion name, strength) of the stego image (after a crop, against the secret cropped alike),
     and each photo's figures. A cover the method refuses (ImageError) is listed in `refused`, left out
-    of the stego figures and counted as revealing mid-grey."""
-    if not isinstance(method, PhotoMethod):
-        method = model_method(method, refine_steps)
+    of the stego figures and counted as revealing mid-grey, as is a stego image it reveals nothing from."""
+    method = registry.get(method)
     files = sorted(Path(folder).glob("*.png"))
     columns = ["stego_psnr", "stego_ssim", "revealed_psnr", "revealed_ssim", "seconds_per_hide", "leak", "grid_ratio"]
     after = [f"{name} {DISTORTIONS[name].label(strength)}" for name, strength in distortions]
@@ -224,7 +177,7 @@ def photo_figures(method, folder: str | Path, refine_steps: int = 0,
                                                                                           seed=0)[0]))])
             continue
         seconds = time.perf_counter() - start
-        revealed = method.reveal(stego)
+        revealed = reveal_or_grey(method, stego)
         rows.append([metrics.psnr(cover, stego)[0], metrics.ssim(cover, stego)[0],
                      metrics.psnr(secret, revealed)[0], metrics.ssim(secret, revealed)[0], seconds,
                      metrics.leak(cover, stego, secret)[0], metrics.grid_ratio(cover, stego)[0]]
@@ -241,12 +194,12 @@ def photo_figures(method, folder: str | Path, refine_steps: int = 0,
                                            map(float, row))) for f, row in zip(files, rows)}}
 
 
-def _revealed_after(method: PhotoMethod, stego: np.ndarray, secret: np.ndarray, distortion, strength: float):
+def _revealed_after(method: Method, stego: np.ndarray, secret: np.ndarray, distortion, strength: float):
     """Revealed PSNR and SSIM after `distortion` of the stego image; a crop is scored against the secret
     cropped alike (its rows and columns cut off the top left)."""
     distorted = distortion(stego[None], strength, seed=0)[0]
     target = _cut_like(secret, distorted)
-    revealed = method.reveal(distorted)
+    revealed = reveal_or_grey(method, distorted)
     return metrics.psnr(target, revealed)[0], metrics.ssim(target, revealed)[0]
 
 
@@ -261,24 +214,47 @@ def _grey_figures(secret: np.ndarray) -> list[float]:
     return [metrics.psnr(secret, grey)[0], metrics.ssim(secret, grey)[0]]
 
 
+def default_out(name: str | Path) -> str:
+    """Where `pixinpix evaluate NAME` writes by default: NAME/eval for a run directory, else NAME-eval here
+    (never into the package's own folders)."""
+    if os.path.isdir(name) and not (Path(name) / "weights.npz").is_file():
+        return os.path.join(name, "eval")
+    return Path(str(name)).stem + "-eval" if not os.path.isdir(name) else Path(name).resolve().name + "-eval"
+
+
+def run_photos(name: str | Path, folders: list[str | Path], out: str | Path, refine_steps: int = 0,
+               log=print) -> dict:
+    """`photo_figures` of the method `name` names on each photo folder, through PHOTO_DISTORTIONS, written
+    to `out`/photos.json after each folder."""
+    method = registry.get(name, refine_steps=refine_steps)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    results = {}
+    for folder in folders:
+        log(f"{method.name} on {folder} ...")
+        figures = photo_figures(method, folder, distortions=PHOTO_DISTORTIONS)
+        results[Path(folder).name] = {k: v for k, v in figures.items() if k != "per_photo"}
+        write_atomic(Path(out) / "photos.json", json.dumps(results, indent=2) + "\n")
+    return results
+
+
 def run(model_path: str | Path, out: str | Path, cover: str | None = None, secret: str | None = None,
         num: int = 10_000, data_dir: str | None = None, seed: int | None = None, verbose: int = 1,
         refine_steps: int = 0) -> dict:
-    """Evaluate a trained model on `num` test pairs and write the outputs to `out`.
+    """Evaluate a trained network on `num` test pairs and write the outputs to `out`.
 
     Cover, secret and seed default to those of the model's run (else cifar10,
     mnist and 0); the pairs are the same fixed test pairs that training validated on.
     """
-    model = load_model(model_path)
-    api.check_refine_steps(model, refine_steps)
+    registry.check(model_path, "pairs")
+    network = load(model_path, backend="keras", refine_steps=refine_steps)
+    model = network.model
     base = run_config(model_path) or get_preset("paper")
     cfg = base.replace(cover=cover or base.cover, secret=secret or base.secret, test_size=num,
                        seed=base.seed if seed is None else seed, image_size=model.image_size,
                        secret_channels=model.secret_channels, depth=model.depth)
     covers, secrets, labels = test_pairs(cfg, data_dir)
     digits = Source.parse(cfg.secret).name == "mnist"  # other labels are not digits
-    results = evaluate_arrays(model, covers, secrets, labels if digits else None, seed=cfg.seed, verbose=verbose,
-                              refine_steps=refine_steps)
+    results = evaluate_arrays(network, covers, secrets, labels if digits else None, seed=cfg.seed, verbose=verbose)
     results.update(model=str(locate(model_path).keras), cover=cfg.cover, secret=cfg.secret, seed=cfg.seed)
     refined = f", stego refined for {refine_steps} steps" if refine_steps else ""
     write_outputs(results, out, f"PixInPix evaluation: {cfg.secret} hidden in {cfg.cover}{refined}")

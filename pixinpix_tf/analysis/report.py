@@ -22,10 +22,9 @@ def _row(label: str, result: dict) -> str:
 
 
 def baselines(results: dict) -> dict[str, dict]:
-    """The classical methods of an evaluation by label: LSB k = 1..4 (plain and nearest level), and a
-    WebP or JPEG secret in the k low bits (evaluations before these were added have none)."""
-    return {**{f"LSB {k}": r for k, r in results["lsb"].items()},
-            **{k.replace("webp", "WebP").replace("jpeg", "JPEG"): r for k, r in results.get("compressed", {}).items()}}
+    """The classical methods of an evaluation by their registry names: lsbK and lsbK-nearest (K = 1..4),
+    webpK and jpegK (evaluations before these were added have none)."""
+    return {**results["lsb"], **results.get("compressed", {})}
 
 
 def report_markdown(results: dict, title: str) -> str:
@@ -118,11 +117,18 @@ def plot_robustness(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def _family(label: str) -> str:
+    """The family of the method `label` names (`methods.base.Method.family`); other labels are networks."""
+    from pixinpix_tf.methods.registry import method_class
+
+    return method_class(label).family
+
+
 def _line_style(label: str) -> str:
     """Nearest-level LSB dashed, a compressed secret in the low bits dotted, everything else solid."""
     if "nearest" in label:
         return "--"
-    return ":" if label.startswith(("WebP", "JPEG")) else "-"
+    return ":" if _family(label) == "compressed" else "-"
 
 
 def headline(result: dict) -> dict:
@@ -177,7 +183,7 @@ def plot_jpeg_curves(results: dict[str, dict[str, dict]], path: Path) -> None:
             points = [(100.0, figures["revealed_psnr"])] + [  # keys read "jpeg quality 90"
                 (float(key.split()[-1]), value) for key, value in figures["revealed_psnr_after"].items()
                 if key.startswith("jpeg")]
-            classical = label.startswith(("LSB", "WebP", "JPEG"))
+            classical = _family(label) in ("lsb", "compressed")
             ax.plot(*zip(*sorted(points)), marker="o", label=label, linewidth=1 if classical else 2.5,
                     linestyle=_line_style(label), color=f"C{labels.index(label) % 10}")  # one colour per method
         ax.set_title(f"{folder}: stego saved as JPEG")

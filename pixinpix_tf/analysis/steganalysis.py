@@ -5,15 +5,14 @@ trained with Adam on covers and the stego images of the same covers, and tested
 on other covers and their stego images: accuracy (at probability 0.5; 50% is
 chance) and ROC AUC.
 
-Methods are named `lsbK` (the secret's top K bits in the cover's low K bits),
-`webpK` (a WebP-compressed secret in the low K bits, `baselines.compressed_hide`),
-or a model as `--model` takes it (a shipped name, run directory, .keras file, or
-`dct-code`, on photos only).
+Methods are any name `methods.registry` takes (`lsbK`, `webpK`, `dct-code` on
+photos only, a network).
 
 Payload: `secret_side` s < 1 hides the secret at s of its side length (s*s of its
-pixels): LSB writes it into the first values of the cover only, WebP compresses
-the smaller image, a network hides it enlarged back to the cover's size (a
-smoother secret, so less to carry). Photos: `photos` hides whole photos as
+pixels), and each method does what it does with a smaller secret: LSB writes it
+into the first values of the cover only, WebP compresses the smaller image, a
+network or dct-code hides it enlarged back to the cover's size (a smoother
+secret, so less to carry). Photos: `photos` hides whole photos as
 `pixinpix hide` does (each photo hiding the next) and the detector sees
 PHOTO_CROP-pixel crops of them, trained on the crops of some photos and tested on
 the crops of the others.
@@ -28,50 +27,19 @@ from typing import Callable
 import keras
 import numpy as np
 
-from pixinpix_tf import api
 
 from pixinpix_tf.analysis import metrics
-from pixinpix_tf.methods.baselines import compressed_hide, lsb_hide
 from pixinpix_tf.config import get_preset
-from pixinpix_tf.methods.dct_code import DctCode
+from pixinpix_tf.methods import registry
 from pixinpix_tf.nets.detector import detector
 from pixinpix_tf.errors import ConfigError, ImageError
 from pixinpix_tf.analysis.evaluate import test_pairs
-from pixinpix_tf.images import read_image, to_uint8
+from pixinpix_tf.images import read_image
 from pixinpix_tf.analysis.report import write_atomic
 from pixinpix_tf.inference.tiling import fit_secret
 
 TRAIN_FRACTION = 0.8  # of the covers (with their stego images) for training; the rest test
 PHOTO_CROP = 64  # side of the crops of whole photos the detector sees
-Hider = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (uint8 covers, uint8 secrets) -> uint8 stego images
-
-
-def hider(method: str, secret_side: float = 1.0, photos: bool = False) -> tuple[Hider, int]:
-    """The hiding function a method name names, and the secret channels it takes: on batches of
-    same-size images, or with `photos` on one whole photo at a time (a model through `api.hide`).
-    `secret_side` < 1: the secret is hidden at that fraction of its side length (module docstring)."""
-    for prefix, hide in (("lsb", _lsb_prefix), ("webp", compressed_hide)):
-        if method.startswith(prefix) and method[len(prefix):].isdigit():
-            bits = int(method[len(prefix):])
-            if not 1 <= bits <= 8:
-                raise ConfigError(f"{method}: the number of bits must be 1..8")
-
-            def batch_hide(covers, secrets, hide=hide):
-                return hide(covers, shrink(secrets, secret_side), bits)
-
-            if photos:
-                return (lambda cover, secret: batch_hide(cover[None], secret[None])[0]), 3
-            return batch_hide, 3
-    model = api.resolve_model(method)
-    if isinstance(model, DctCode) and not photos:
-        raise ConfigError(f"{method} hides in whole photos of at least 64x64, not 32x32 pairs: use --photos")
-
-    def enlarged(secrets):  # back to the cover's size: the network hides a smoother secret
-        return np.stack([fit_secret(small, *secrets.shape[1:3]) for small in shrink(secrets, secret_side)])
-
-    if photos:
-        return (lambda cover, secret: api.hide(cover, enlarged(secret[None])[0], model)), model.secret_channels
-    return (lambda covers, secrets: to_uint8(model.hide(covers, enlarged(secrets)))), model.secret_channels
 
 
 def shrink(secrets: np.ndarray, side: float) -> np.ndarray:
@@ -82,15 +50,6 @@ def shrink(secrets: np.ndarray, side: float) -> np.ndarray:
         raise ConfigError(f"the secret's side must be in (0, 1], got {side}")
     height, width = (max(1, round(n * side)) for n in secrets.shape[1:3])
     return np.stack([fit_secret(secret, height, width) for secret in secrets])
-
-
-def _lsb_prefix(covers: np.ndarray, secrets: np.ndarray, bits: int) -> np.ndarray:
-    """LSB hiding of each secret's values into the first values of its cover (all of them if the same size):
-    sequential embedding, so on photo crops a smaller payload leaves the lower crops untouched."""
-    stegos = covers.copy()
-    for stego, secret in zip(stegos.reshape(len(covers), -1), secrets.reshape(len(secrets), -1)):
-        stego[: len(secret)] = lsb_hide(stego[: len(secret)], secret, bits)
-    return stegos
 
 
 def detectability(covers: np.ndarray, stegos: np.ndarray, epochs: int = 8, batch_size: int = 64,
@@ -128,12 +87,13 @@ def photo_crops(method: str, folders: list[str | Path], secret_side: float = 1.0
     files = sorted(f for folder in folders for f in Path(folder).glob("*.png"))
     if len(files) < 2:
         raise ConfigError(f"found {len(files)} PNG photos in {', '.join(map(str, folders))}; need at least 2")
-    hide, channels = hider(method, secret_side, photos=True)
+    hider = registry.get(method)
     covers, stegos, split = [], [], 0
     for index, (cover_file, secret_file) in enumerate(zip(files, files[1:] + files[:1])):
         cover = read_image(cover_file, 3)
+        secret = fit_secret(read_image(secret_file, hider.secret_channels), *cover.shape[:2])
         try:
-            stego = hide(cover, fit_secret(read_image(secret_file, channels), *cover.shape[:2]))
+            stego = hider.hide(cover, shrink(secret[None], secret_side)[0])
         except ImageError:  # a cover the method refuses (dct-code: too flat) gives no stego image
             continue
         covers.append(_crops(cover))
@@ -168,12 +128,13 @@ def run(methods: list[str], num: int = 10_000, epochs: int = 8, cover: str = "ci
             if photos:
                 covers, stegos, split = photo_crops(method, photos, side)
             else:
-                hide, channels = hider(method, side)
-                covers, secrets, _ = test_pairs(cfg.replace(secret_channels=channels), data_dir)
+                hider = registry.get(method)
+                hider.check("pairs")
+                covers, secrets, _ = test_pairs(cfg.replace(secret_channels=hider.secret_channels), data_dir)
                 if len(np.unique(covers.reshape(len(covers), -1), axis=0)) < len(covers):
                     raise ConfigError(f"{cover} has fewer than {num} distinct test images: test covers would "
                                       "repeat training covers; use a smaller --num")
-                stegos, split = hide(covers, secrets), None
+                stegos, split = hider.hide_batch(covers, shrink(secrets, side)), None
             figures = {"stego_psnr": float(np.mean(metrics.psnr(covers, stegos))), "secret_side": side,
                        **detectability(covers, stegos, epochs=epochs, seed=seed, split=split)}
             name = method if side == 1 else f"{method}@{side:g}"

@@ -13,8 +13,12 @@ the secret is encoded as WebP or JPEG at the highest quality whose bytes, after
 a 9-byte header (payload length, width, height, channels), fit in the k lowest
 bits of the cover's values; the bits are written in order from the first value.
 On a lossless PNG this beats every learned model we ship; any change to the
-stego image damages the payload, and revealing then gives a mid-grey image
-instead of failing.
+stego image damages the payload: the batch functions then give a mid-grey
+image, the Method raises NothingRevealed.
+
+As Methods (`methods.registry`): `lsbK` and `lsbK-nearest` (K = 1..8), `webpK` and `jpegK`
+(the codec's secret in the K low bits). A secret smaller than the cover is a smaller payload: LSB
+writes its values into the first values of the cover, the codecs compress the smaller image.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ import struct
 
 import numpy as np
 from PIL import Image
+
+from pixinpix_tf.errors import ConfigError, NothingRevealed
+from pixinpix_tf.methods.base import Method
 
 CODECS = {"webp": "WEBP", "jpeg": "JPEG"}
 _HEADER = struct.Struct(">IHHB")  # payload bytes, width, height, channels
@@ -94,23 +101,29 @@ def compressed_hide_one(cover: np.ndarray, secret: np.ndarray, bits: int, codec:
     return stego.reshape(cover.shape)
 
 
-def compressed_reveal_one(stego: np.ndarray, bits: int, channels: int = 3) -> np.ndarray:
-    """The secret read back from `stego`'s low bits; a damaged payload gives a mid-grey image of the stego's size."""
+def compressed_read(stego: np.ndarray, bits: int, channels: int = 3) -> np.ndarray | None:
+    """The secret (at the size its header gives) read back from `stego`'s low bits; None if damaged."""
     low = (stego.reshape(-1) & np.uint8((1 << bits) - 1)).astype(np.uint8)
     stream = np.unpackbits(low[:, None], axis=1)[:, 8 - bits:].reshape(-1)
     raw = np.packbits(stream[: len(stream) // 8 * 8]).tobytes()
-    grey = np.full(stego.shape[:2] + (channels,), 128, np.uint8)
     if len(raw) < _HEADER.size:
-        return grey
+        return None
     length, width, height, stored_channels = _HEADER.unpack(raw[: _HEADER.size])
-    if not 0 < length <= len(raw) - _HEADER.size or (height, width, stored_channels) != grey.shape:
-        return grey
+    if not 0 < length <= len(raw) - _HEADER.size or stored_channels != channels:
+        return None
     try:
         with Image.open(io.BytesIO(raw[_HEADER.size : _HEADER.size + length])) as image:
             secret = np.asarray(image.convert("L" if channels == 1 else "RGB"))
     except Exception:  # any decoding failure of a damaged payload: Pillow raises many kinds
-        return grey
-    return secret.reshape(grey.shape) if secret.size == grey.size else grey
+        return None
+    return secret.reshape(height, width, channels) if secret.size == height * width * channels else None
+
+
+def compressed_reveal_one(stego: np.ndarray, bits: int, channels: int = 3) -> np.ndarray:
+    """The secret read back from `stego`'s low bits; a damaged payload gives a mid-grey image of the stego's size."""
+    grey = np.full(stego.shape[:2] + (channels,), 128, np.uint8)
+    secret = compressed_read(stego, bits, channels)
+    return secret if secret is not None and secret.shape == grey.shape else grey
 
 
 def compressed_hide(covers: np.ndarray, secrets: np.ndarray, bits: int, codec: str = "webp") -> np.ndarray:
@@ -122,3 +135,79 @@ def compressed_hide(covers: np.ndarray, secrets: np.ndarray, bits: int, codec: s
 def compressed_reveal(stegos: np.ndarray, bits: int, channels: int = 3) -> np.ndarray:
     """`compressed_reveal_one` over a uint8 NHWC batch."""
     return np.stack([compressed_reveal_one(s, bits, channels) for s in np.asarray(stegos, np.uint8)])
+
+
+def _check_bits(name: str, bits: int) -> None:
+    if not 1 <= bits <= 8:
+        raise ConfigError(f"{name}: the number of low bits must be 1..8")
+
+
+class _Baseline(Method):
+    """What the classical baselines share: no key, lossless channels only, any cover size."""
+
+    cannot = {"key": "a classical baseline has no key; use a network or dct-code",
+              "refine": "a classical baseline writes bits: it cannot be refined",
+              "web": "the page runs a network's ONNX image graphs; the baselines run in Python only"}
+
+    def _no_key(self, key) -> None:
+        if key is not None:
+            self.check("key")
+
+
+class Lsb(_Baseline):
+    """`lsbK` (`lsbK-nearest`): the secret's top K bits in the cover's K low bits (`lsb_hide`)."""
+
+    family = "lsb"
+
+    def __init__(self, bits: int, nearest: bool = False):
+        self.bits, self.nearest = bits, nearest
+        self.name = f"lsb{bits}" + ("-nearest" if nearest else "")
+        _check_bits(self.name, bits)
+
+    def hide(self, cover, secret, key=None, progress=None) -> np.ndarray:
+        self._no_key(key)
+        if secret.shape[-1] == 1:
+            secret = np.repeat(secret, 3, axis=-1)
+        stego = np.asarray(cover, np.uint8).copy()
+        flat, values = stego.reshape(-1), secret.reshape(-1)[: stego.size]
+        flat[: len(values)] = lsb_hide(flat[: len(values)], values, self.bits, self.nearest)
+        return stego
+
+    def reveal(self, stego, key=None) -> np.ndarray:
+        self._no_key(key)
+        return lsb_reveal(stego, self.bits)
+
+    def hide_batch(self, covers, secrets) -> np.ndarray:
+        if covers.shape[:-1] == secrets.shape[:-1]:
+            return lsb_hide(covers, secrets, self.bits, self.nearest)
+        return super().hide_batch(covers, secrets)
+
+    def reveal_batch(self, stegos) -> np.ndarray:
+        return lsb_reveal(stegos, self.bits)
+
+
+class CompressedSecret(_Baseline):
+    """`webpK` / `jpegK`: the secret compressed with the codec, in the cover's K low bits."""
+
+    family = "compressed"
+
+    def __init__(self, codec: str, bits: int):
+        self.codec, self.bits, self.name = codec, bits, f"{codec}{bits}"
+        _check_bits(self.name, bits)
+
+    def hide(self, cover, secret, key=None, progress=None) -> np.ndarray:
+        self._no_key(key)
+        if secret.shape[-1] == 1:
+            secret = np.repeat(secret, 3, axis=-1)
+        return compressed_hide_one(np.asarray(cover, np.uint8), np.asarray(secret, np.uint8), self.bits, self.codec)
+
+    def reveal(self, stego, key=None) -> np.ndarray:
+        self._no_key(key)
+        secret = compressed_read(np.asarray(stego, np.uint8), self.bits)
+        if secret is None:
+            raise NothingRevealed(f"nothing decodes: the image holds no {self.name} secret, or it was changed "
+                                  "(a compressed secret in the low bits survives only lossless channels)")
+        return secret
+
+    def reveal_batch(self, stegos) -> np.ndarray:
+        return compressed_reveal(stegos, self.bits)

@@ -26,7 +26,7 @@ moves the 8x8 grid, and JPEG below quality 50. What it gives: on a lossless PNG 
 secret exactly, not better: the secret's quality is set by the cover's capacity.
 
 With a key (`keys.Key`), the keystream, the order of the bytes and the QIM dither come from it, so
-without the key nothing decodes (`reveal` returns None): the Reed-Solomon decoding fails, and the
+without the key nothing decodes (`reveal` raises NothingRevealed): the Reed-Solomon decoding fails, and the
 header's check would catch what got past it. Without a key they come from a fixed public key, so
 anyone can reveal (and so detect) an unkeyed stego image. There is no per-image nonce: two stego images
 of one size hidden with one key share keystream, order and dither.
@@ -42,9 +42,12 @@ import numpy as np
 import reedsolo
 from PIL import Image, features
 
+from pixinpix_tf import keys
 from pixinpix_tf.distortions import jpeg
-from pixinpix_tf.errors import ImageError
+from pixinpix_tf.errors import ImageError, NothingRevealed
+from pixinpix_tf.inference.tiling import fit_secret
 from pixinpix_tf.keys import Key
+from pixinpix_tf.methods.base import Method
 
 NAME = "dct-code"
 DESIGN_QUALITY = 50  # the lowest JPEG quality the hider checks that its stego survives
@@ -78,18 +81,28 @@ _DCT[0] /= np.sqrt(2)
 _LUMA = np.array([0.299, 0.587, 0.114])
 
 
-class DctCode:
-    """The `dct-code` method: `hide(cover, secret, key)` and `reveal(stego, key)` on uint8 RGB arrays."""
+class DctCode(Method):
+    """The `dct-code` method on uint8 RGB arrays (module docstring)."""
 
     name = NAME
+    family = "code"
     secret_channels = 3
+    min_side = 64
+    lowest_jpeg_quality = DESIGN_QUALITY
+    cannot = {"refine": "it writes bits, not a picture: it cannot be refined; use 0 refinement steps",
+              "pairs": "it hides in whole photos of at least 64x64, not 32x32 pairs: use --photos",
+              "web": "the page runs a network's ONNX image graphs; dct-code runs in Python only "
+                     "(pixinpix hide / reveal)"}
 
-    def hide(self, cover: np.ndarray, secret: np.ndarray, key: Key | None = None) -> np.ndarray:
-        """The uint8 stego image of `cover`'s size carrying `secret` (uint8 RGB, already the cover's size).
+    def hide(self, cover: np.ndarray, secret: np.ndarray, key: Key | None = None, progress=None) -> np.ndarray:
+        """The uint8 stego image of `cover`'s size carrying `secret` (uint8 RGB, stretched to the cover's size).
 
         Raises ImageError when the cover has too few textured blocks to carry even the smallest secret."""
         _check_avif()
+        key = keys.as_key(key)
         slots = _Slots(np.shape(cover), key)
+        if secret.shape[:2] != cover.shape[:2]:
+            secret = fit_secret(secret, *cover.shape[:2])
         cover = _settle(np.asarray(cover, np.uint8))
         coefficients = _coefficients(cover)
         textured, doubtful = _textured(coefficients), _doubtful(coefficients)
@@ -105,23 +118,26 @@ class DctCode:
         raise ImageError(f"the cover has too few textured 8x8 blocks ({int(textured.sum())} of {textured.size}) to "
                          "carry a secret that survives JPEG: use a more detailed or larger cover")
 
-    def reveal(self, stego: np.ndarray, key: Key | None = None) -> np.ndarray | None:
-        """The secret (uint8 RGB, the stego's size), or None if nothing decodes (no payload, another key,
-        or damage beyond what the code corrects)."""
+    def reveal(self, stego: np.ndarray, key: Key | None = None) -> np.ndarray:
+        """The secret (uint8 RGB, the stego's size); NothingRevealed if nothing decodes (no payload, another
+        key, or damage beyond what the code corrects)."""
         _check_avif()
-        slots = _Slots(np.shape(stego), key)
+        slots = _Slots(np.shape(stego), keys.as_key(key))
         stego = np.asarray(stego, np.uint8)
         likely = _parities(_textured(_coefficients(stego)))  # what the hider tried first, first
         payload = _payload(stego, slots, likely + tuple(p for p in reversed(PARITY) if p not in likely))
+        nothing = NothingRevealed("nothing decodes: the image holds no dct-code secret, the key differs, or it was "
+                                  "changed beyond what the code corrects (resized, cropped, JPEG below quality "
+                                  f"{DESIGN_QUALITY})")
         if payload is None:
-            return None
+            raise nothing
         try:  # the check holds for the public key's payloads too, so anyone can forge one: trust nothing
             with Image.open(io.BytesIO(payload)) as image:
                 if image.format != "AVIF" or image.width > stego.shape[1] or image.height > stego.shape[0]:
-                    return None
+                    raise nothing
                 return np.asarray(image.convert("RGB").resize(stego.shape[1::-1], Image.BICUBIC))
         except (OSError, ValueError, Image.DecompressionBombError):
-            return None
+            raise nothing from None
 
 
 def _check_avif() -> None:
