@@ -377,7 +377,7 @@ def demo_main(argv: list[str] | None = None) -> int:
     except PixInPixError as err:
         return fail(err)
     print(demo.format_table(rows))
-    print(f"stego and revealed PNGs, digits.png and photo.png in {out}")
+    print(f"stego and revealed PNGs, digits.png, photo.png and photo_zoom.png (cover | stego at {demo.ZOOM}x) in {out}")
     return 0
 
 

@@ -10,7 +10,7 @@ from pixinpix_tf.methods.networks import Network
 from pixinpix_tf.nets.model import PixInPix, grow_weights
 from pixinpix_tf.nets.refine import COVER_WEIGHT, refine_stego
 
-from conftest import TINY_MODEL
+from conftest import NETWORK_ATOL, TINY_MODEL
 
 
 def random_pair(n=3, size=16, secret_channels=3, seed=0):
@@ -97,7 +97,7 @@ def test_hide_and_reveal_accept_uint8_float_single_and_batch():
     assert stego_uint8.shape == (2, 16, 16, 3) and stego_uint8.dtype == np.float32
     single = model.hide(as_uint8["cover"][0], as_uint8["secret"][0])
     assert single.shape == (16, 16, 3)
-    np.testing.assert_allclose(single, stego_uint8[0], atol=1e-5)
+    np.testing.assert_allclose(single, stego_uint8[0], atol=NETWORK_ATOL)
     assert model.reveal(stego_uint8).shape == (2, 16, 16, 3)
     assert model.reveal(stego_uint8[0]).shape == (16, 16, 3)
 
@@ -224,7 +224,7 @@ def test_a_grown_model_computes_what_the_narrower_one_did(batch_norm):
     x = random_pair()
     before, after, untouched = (m(x, training=False) for m in (narrower, wider, fresh))
     for key in ("stego", "revealed"):
-        np.testing.assert_allclose(np.asarray(after[key]), np.asarray(before[key]), atol=1e-5)
+        np.testing.assert_allclose(np.asarray(after[key]), np.asarray(before[key]), atol=NETWORK_ATOL)
         assert np.abs(np.asarray(untouched[key]) - np.asarray(before[key])).max() > 1e-2
     assert wider.count_params() > 3 * narrower.count_params()
 
@@ -376,7 +376,7 @@ def test_mirror_padding_changes_only_what_the_networks_see_at_the_borders():
     pair = random_pair(n=1, size=128)
     a, b = (np.asarray(m(pair, training=False)["stego"])[0] for m in (zero, mirror))
     centre = (slice(56, 72), slice(56, 72))  # beyond the networks' reach of the borders
-    np.testing.assert_allclose(a[centre], b[centre], atol=1e-5)
+    np.testing.assert_allclose(a[centre], b[centre], atol=NETWORK_ATOL)
     assert np.abs(a[:4] - b[:4]).max() > 1e-3  # the top rows see mirrored pixels instead of zeros
 
 

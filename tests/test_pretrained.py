@@ -192,7 +192,8 @@ def test_demo_writes_pngs_figures_and_a_table(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "digit 0" in printed and "photo" in printed and "revealed PSNR" in printed
     names = {p.name for p in out.iterdir()}
-    assert {"digits.png", "photo.png", "photo_stego.png", "photo_revealed.png", "digit_5_stego.png"} <= names
+    assert {"digits.png", "photo.png", "photo_zoom.png", "photo_stego.png", "photo_revealed.png",
+            "digit_5_stego.png"} <= names
     assert Image.open(out / "photo_stego.png").size == (192, 128)
 
 

@@ -119,7 +119,7 @@ def evaluate_arrays(network: Network, covers: np.ndarray, secrets: np.ndarray, l
             method = registry.get(name)
             baseline_stego = method.hide_batch(covers, secrets)
             revealed = method.reveal_batch(baseline_stego)
-            if group == "lsb":
+            if method.family == "lsb":
                 lsb_revealed[method.bits] = revealed
 
             def reveal_step(images, method=method):

@@ -1,0 +1,117 @@
+"""One interface for every method: the registry's names, what a method cannot do, channels, the output
+rule, and the same choices from Python and the command line (also without onnxruntime)."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pixinpix_tf import api, channels
+from pixinpix_tf.cli import main
+from pixinpix_tf.errors import ConfigError, ImageError, NothingRevealed
+from pixinpix_tf.methods import registry
+from pixinpix_tf.methods.base import Method
+
+from conftest import ROOT
+
+SAMPLES = ROOT / "pixinpix_tf" / "assets" / "samples"
+RNG = np.random.default_rng(0)
+
+
+@pytest.mark.parametrize("name, family", [("lsb2", "lsb"), ("lsb3-nearest", "lsb"), ("webp1", "compressed"),
+                                          ("jpeg2", "compressed"), ("dct-code", "code")])
+def test_every_name_gives_a_method_spelled_the_same_way(name, family):
+    method = registry.get(name)
+    assert isinstance(method, Method) and method.name == name and method.family == family
+    assert registry.method_class(name) is type(method)
+
+
+def test_a_baseline_hides_and_reveals_through_the_interface_and_a_changed_stego_reveals_nothing():
+    cover = RNG.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    secret = np.repeat(np.linspace(0, 255, 64, dtype=np.uint8)[None, :, None], 48, axis=0).repeat(3, axis=-1)
+    for name in ("lsb4", "webp2"):
+        method = registry.get(name)
+        stego = method.hide(cover, secret)
+        assert stego.shape == cover.shape and stego.dtype == np.uint8
+        assert np.abs(stego.astype(int) - cover).max() < 16  # only the 4 (2) low bits move
+        revealed = method.reveal(stego)
+        assert np.abs(revealed.astype(int) - secret).mean() < 10
+    with pytest.raises(NothingRevealed, match="nothing decodes"):
+        registry.get("webp1").reveal(cover)  # a cover that holds no payload
+
+
+def test_what_a_method_cannot_do_is_one_line_before_any_work(tmp_path, capsys):
+    with pytest.raises(ConfigError, match="^dct-code: the page runs a network's ONNX image graphs"):
+        registry.check("dct-code", "web")
+    with pytest.raises(ConfigError, match="low bits must be 1..8"):
+        registry.get("lsb9")
+    cover, secret = str(SAMPLES / "cover.png"), str(SAMPLES / "secret.png")
+    for argv, message in (
+            (["web", "--model", "dct-code"], "dct-code: the page runs"),
+            (["evaluate", "dct-code"], "dct-code: it hides in whole photos"),
+            (["hide", cover, secret, "-o", str(tmp_path / "s.png"), "--model", "lsb2", "--refine", "3"],
+             "lsb2: a classical baseline writes bits: it cannot be refined"),
+            (["hide", cover, secret, "-o", str(tmp_path / "s.png"), "--model", "webp1", "--key-env", "HOME"],
+             "webp1: a classical baseline has no key")):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, (argv, err)
+    assert not (tmp_path / "s.png").exists()
+
+
+def test_channels_are_parsed_one_way_and_spelled_back():
+    for text in ("png", "jpeg:75", "webp:80", "resize:0.5+jpeg:75"):
+        assert str(channels.parse(text)) == text
+    assert channels.parse("resize:0.5+jpeg:75").lowest_jpeg_quality == 75 and channels.parse("png").lossless
+    assert str(channels.for_output("x.JPG", 60)) == "jpeg:60" and str(channels.for_output("x.png")) == "png"
+    for bad, message in (("gif", "unknown step"), ("jpeg:101", "integer 1..100"), ("resize:2", "in \\(0, 1\\)"),
+                         ("jpeg", "needs a number")):
+        with pytest.raises(ConfigError, match=message):
+            channels.parse(bad)
+    image = RNG.integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    assert channels.parse("png").apply(image) is image
+    assert channels.parse("resize:0.5+jpeg:90").apply(image).shape == (20, 30, 3)
+
+
+def test_the_output_rule_follows_the_methods_survival():
+    lsb, code = registry.get("lsb1"), registry.get("dct-code")
+    assert api.output_channel("s.png", lsb) == channels.parse("png")
+    assert api.output_channel("s.jpg", code, quality=50) == channels.parse("jpeg:50")
+    with pytest.raises(ImageError, match="JPEG at quality 49 destroys what dct-code hides"):
+        api.output_channel("s.jpg", code, quality=49)
+    with pytest.raises(ImageError, match="use --model .*dct-code, which surviv"):
+        api.output_channel("s.jpg", lsb, quality=90)
+    assert api.output_channel("s.jpg", lsb, quality=90, allow_lossy=True) == channels.parse("jpeg:90")
+    assert code.survives("jpeg:50") and not code.survives("resize:0.5+jpeg:90") and not lsb.survives("jpeg:95")
+
+
+# Without onnxruntime: the Python API and the command line pick the same method on the same backend.
+NO_ONNXRUNTIME = """
+import sys
+sys.modules["onnxruntime"] = None  # as if it were not installed
+import numpy as np
+from PIL import Image
+from pixinpix_tf import api
+from pixinpix_tf.cli import main
+cover, secret, out = sys.argv[1:4]
+method = api.load_method()
+print(type(method.model).__name__)
+assert main(["hide", cover, secret, "-o", out]) == 0
+stego = api.hide(Image.open(cover), Image.open(secret))
+print(int(np.abs(stego.astype(int) - np.asarray(Image.open(out))).max()))
+"""
+
+
+@pytest.mark.slow
+def test_without_onnxruntime_python_and_the_command_line_hide_alike_on_keras(tmp_path):
+    result = subprocess.run([sys.executable, "-c", NO_ONNXRUNTIME, str(SAMPLES / "cover.png"),
+                             str(SAMPLES / "secret.png"), str(tmp_path / "stego.png")],
+                            capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.split("\n")
+    backend, difference = lines[0], [line for line in lines if line.strip()][-1]
+    assert backend == "PixInPix" and difference == "0"  # Keras, and the same stego image from both
+    assert Image.open(tmp_path / "stego.png").size == Image.open(SAMPLES / "cover.png").size
