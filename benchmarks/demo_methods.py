@@ -6,7 +6,7 @@ cover's smooth areas: its 8x8 blocks whose luma varies by less than 2 levels (st
 a change is easiest to see. `pixinpix demo` uses the method with the smallest largest change.
 
 Example:
-    python benchmarks/demo_methods.py --methods imagenet-in-cifar10 photo-robust webp1 jpeg1 lsb1
+    python benchmarks/demo_methods.py
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ def smooth_mask(image: np.ndarray) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--methods", nargs="+", default=["imagenet-in-cifar10", "photo-robust", "webp1", "jpeg1",
-                                                         "lsb1"])
+    parser.add_argument("--methods", nargs="+", default=["imagenet-in-cifar10", "photo-robust", "avif1", "webp1",
+                                                         "jpeg1", "lsb1"])
     args = parser.parse_args()
     cover = read_image(SAMPLES / "cover.png")
     secret = fit_secret(read_image(SAMPLES / "secret.png"), *cover.shape[:2])

@@ -6,11 +6,11 @@ writes the PNGs and three figures to the output folder (digits.png, photo.png,
 and photo_zoom.png: the smoothest part of the photo's cover and stego image side
 by side at 3x) and returns a table of PSNR and SSIM.
 
-The photo method is `webp1` (a WebP secret in the cover's lowest bit): of the
+The photo method is `avif1` (an AVIF secret in the cover's lowest bit): of the
 methods we ship it leaves no visible pattern on the bundled photo, whose stego
-is kept as a PNG: no pixel of its smooth areas moves by more than one level,
-where the default network moves them by up to 26 levels in vertical stripes
-(README, "Which method for which channel").
+is kept as a PNG, and reveals it best: no pixel of its smooth areas moves by
+more than one level, where the default network moves them by up to 26 levels in
+vertical stripes (`benchmarks/demo_methods.py`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pixinpix_tf.analysis.report import plot_samples
 from pixinpix_tf.inference.tiling import fit_secret
 
 DIGITS_MODEL = "mnist-in-cifar10"
-PHOTO_MODEL = "webp1"
+PHOTO_MODEL = "avif1"
 ZOOM = 3  # photo_zoom.png's magnification
 
 

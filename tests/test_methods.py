@@ -115,3 +115,35 @@ def test_without_onnxruntime_python_and_the_command_line_hide_alike_on_keras(tmp
     backend, difference = lines[0], [line for line in lines if line.strip()][-1]
     assert backend == "PixInPix" and difference == "0"  # Keras, and the same stego image from both
     assert Image.open(tmp_path / "stego.png").size == Image.open(SAMPLES / "cover.png").size
+
+
+def test_lsb_matching_revisited_carries_two_bits_per_pair_with_three_quarters_of_a_change():
+    from pixinpix_tf.methods.baselines import matching_read, matching_write
+
+    rng = np.random.default_rng(1)
+    edges = np.array([0, 0, 255, 255, 0, 255, 255, 0])
+    values = np.concatenate([rng.integers(0, 256, 100_000), edges]).astype(np.uint8)
+    bits = rng.integers(0, 2, len(values), dtype=np.uint8)
+    stego = matching_write(values, bits, rng)
+    np.testing.assert_array_equal(matching_read(stego), bits)
+    change = np.abs(stego.astype(int) - values)
+    assert change.max() == 1  # never past 0..255: a uint8 wrap would be 255
+    # 0.375 changes per value on random bits; the binomial's standard deviation here is 0.0015
+    assert abs((change > 0).mean() - 0.375) < 0.01
+
+
+def test_avif1_beats_webp1_on_both_sides_on_a_photo_like_cover():
+    y, x = np.mgrid[0:128, 0:192]
+    rng = np.random.default_rng(2)
+    cover = np.clip(np.stack([x, y * 1.5, x + y], -1) * 0.8 + rng.normal(0, 6, (128, 192, 3)), 0, 255).astype(np.uint8)
+    secret = np.asarray(Image.open(SAMPLES / "secret.png").convert("RGB").resize((192, 128)))
+    figures = {}
+    for name in ("avif1", "webp1"):
+        method = registry.get(name)
+        stego = method.hide(cover, secret)
+        revealed = method.reveal(stego)
+        figures[name] = (np.mean((stego.astype(float) - cover) ** 2), np.mean((revealed.astype(float) - secret) ** 2))
+    assert figures["avif1"][0] < figures["webp1"][0] and figures["avif1"][1] < figures["webp1"][1]
+    assert np.abs(registry.get("avif1").hide(cover, secret).astype(int) - cover).max() == 1
+    with pytest.raises(NothingRevealed):
+        registry.get("avif1").reveal(cover)

@@ -16,20 +16,28 @@ On a lossless PNG this beats every learned model we ship; any change to the
 stego image damages the payload: the batch functions then give a mid-grey
 image, the Method raises NothingRevealed.
 
+`avif1` (`AvifSecret`): the secret compressed to AVIF (4:4:4 chroma, which beats WebP by about
+1.8 dB at these sizes) in one bit of every cover value, written by LSB matching revisited
+(`matching_write`): each pair of values carries two bits with 0.75 changes of one level on average
+instead of 1.0, so the stego is about 1.3 dB closer to the cover than with replacement at the same
+payload, and no value is set to a level of a fixed parity (the pairs-of-values statistic LSB
+replacement leaves).
+
 As Methods (`methods.registry`): `lsbK` and `lsbK-nearest` (K = 1..8), `webpK` and `jpegK`
-(the codec's secret in the K low bits). A secret smaller than the cover is a smaller payload: LSB
+(the codec's secret in the K low bits), and `avif1`. A secret smaller than the cover is a smaller payload: LSB
 writes its values into the first values of the cover, the codecs compress the smaller image.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import struct
 
 import numpy as np
 from PIL import Image
 
-from pixinpix_tf.errors import ConfigError, NothingRevealed
+from pixinpix_tf.errors import ConfigError, ImageError, NothingRevealed
 from pixinpix_tf.methods.base import Method
 
 CODECS = {"webp": "WEBP", "jpeg": "JPEG"}
@@ -211,3 +219,99 @@ class CompressedSecret(_Baseline):
 
     def reveal_batch(self, stegos) -> np.ndarray:
         return compressed_reveal(stegos, self.bits)
+
+
+def matching_write(values: np.ndarray, bits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """`values` (uint8, 1-D, even length) carrying `bits` (0/1, the same length) by LSB matching revisited:
+    for each pair (a, b) and bits (m1, m2), LSB(a) = m1 and LSB(a // 2 + b) = m2 afterwards, at most one
+    of the two moved by one level (up or down as the other bit needs; at random for b; never past 0..255)."""
+    a, b = values[0::2].astype(np.int16), values[1::2].astype(np.int16)
+    m1, m2 = bits[0::2].astype(np.int16), bits[1::2].astype(np.int16)
+
+    def f(x, y):
+        return ((x // 2) + y) & 1
+
+    first_ok = (a & 1) == m1
+    # m1 already there: move b by one (either way flips f) where f is wrong
+    step = np.where(rng.random(len(b)) < 0.5, -1, 1)
+    step = np.where(b == 0, 1, np.where(b == 255, -1, step))
+    b = np.where(first_ok & (f(a, b) != m2), b + step, b)
+    # m1 not there: a - 1 or a + 1, whichever also gives m2 (exactly one does)
+    down_ok = f(a - 1, b) == m2
+    wanted = np.where(down_ok, a - 1, a + 1)
+    inside = (wanted >= 0) & (wanted <= 255)
+    # at 0 or 255 the wanted side is out of range: take the other side (it keeps m1) and fix m2 with b
+    other = np.where(down_ok, a + 1, a - 1)
+    a_new = np.where(inside, wanted, other)
+    b_fix = np.where(b == 0, 1, np.where(b == 255, -1, step))
+    b = np.where(~first_ok & ~inside, b + b_fix, b)
+    a = np.where(first_ok, a, a_new)
+    out = np.empty_like(values)
+    out[0::2], out[1::2] = a.astype(np.uint8), b.astype(np.uint8)
+    return out
+
+
+def matching_read(values: np.ndarray) -> np.ndarray:
+    """The bits `matching_write` wrote into `values` (uint8, 1-D, even length)."""
+    a, b = values[0::2].astype(np.int16), values[1::2].astype(np.int16)
+    bits = np.empty(len(values), np.uint8)
+    bits[0::2], bits[1::2] = a & 1, ((a // 2) + b) & 1
+    return bits
+
+
+class AvifSecret(_Baseline):
+    """`avif1`: the secret as AVIF (4:4:4) in one bit per cover value, by LSB matching revisited."""
+
+    family = "compressed"
+    name = "avif1"
+    AVIF_SPEED = 6
+
+    def _encode(self, secret: np.ndarray, quality: int) -> bytes:
+        buffer = io.BytesIO()
+        Image.fromarray(secret).save(buffer, format="AVIF", quality=quality, speed=self.AVIF_SPEED,
+                                     subsampling="4:4:4")
+        return buffer.getvalue()
+
+    def hide(self, cover, secret, key=None, progress=None) -> np.ndarray:
+        self._no_key(key)
+        cover, secret = np.asarray(cover, np.uint8), np.asarray(secret, np.uint8)
+        if secret.shape[-1] == 1:
+            secret = np.repeat(secret, 3, axis=-1)
+        capacity = (cover.size // 2 * 2) // 8 - _HEADER.size
+        best, low, high = b"", 1, 100  # the highest quality that fits (binary search)
+        while low <= high:
+            quality = (low + high) // 2
+            data = self._encode(secret, quality)
+            if len(data) <= capacity:
+                best, low = data, quality + 1
+            else:
+                high = quality - 1
+        if not best:
+            raise ImageError(f"the cover ({cover.shape[1]}x{cover.shape[0]}) is too small to carry an AVIF secret")
+        height, width, channels = secret.shape
+        payload = np.frombuffer(_HEADER.pack(len(best), width, height, channels) + best, np.uint8)
+        bits = np.unpackbits(payload)
+        bits = np.pad(bits, (0, len(bits) % 2))
+        rng = np.random.default_rng(int.from_bytes(hashlib.sha256(cover.tobytes()).digest()[:8], "big"))
+        stego = cover.reshape(-1).copy()
+        stego[: len(bits)] = matching_write(stego[: len(bits)], bits, rng)
+        return stego.reshape(cover.shape)
+
+    def reveal(self, stego, key=None) -> np.ndarray:
+        self._no_key(key)
+        values = np.asarray(stego, np.uint8).reshape(-1)
+        raw = np.packbits(matching_read(values[: len(values) // 2 * 2])).tobytes()
+        nothing = NothingRevealed("nothing decodes: the image holds no avif1 secret, or it was changed (it "
+                                  "survives only lossless channels)")
+        if len(raw) < _HEADER.size:
+            raise nothing
+        length, width, height, channels = _HEADER.unpack(raw[: _HEADER.size])
+        if not 0 < length <= len(raw) - _HEADER.size or channels != 3:
+            raise nothing
+        try:
+            with Image.open(io.BytesIO(raw[_HEADER.size: _HEADER.size + length])) as image:
+                if image.format != "AVIF" or image.size != (width, height):
+                    raise nothing
+                return np.asarray(image.convert("RGB"))
+        except (OSError, ValueError, Image.DecompressionBombError):
+            raise nothing from None

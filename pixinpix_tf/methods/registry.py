@@ -6,6 +6,7 @@
 | `dct-code` | `dct_code.DctCode` |
 | `lsbK`, `lsbK-nearest` (K = 1..8) | `baselines.Lsb` |
 | `webpK`, `jpegK` | `baselines.CompressedSecret` |
+| `avif1` | `baselines.AvifSecret` |
 
 Adding a method: a module with a `Method` subclass, and one entry in ENTRIES (a pattern of its names and
 a factory from the pattern's groups). `get` takes a name, a path, a loaded model or a Method;
@@ -29,6 +30,7 @@ ENTRIES = (
     (re.compile(r"lsb(\d+)(-nearest)?"), baselines.Lsb, lambda bits, nearest: baselines.Lsb(int(bits), bool(nearest))),
     (re.compile(r"(webp|jpeg)(\d+)"), baselines.CompressedSecret,
      lambda codec, bits: baselines.CompressedSecret(codec, int(bits))),
+    (re.compile(r"avif1"), baselines.AvifSecret, lambda: baselines.AvifSecret()),
 )
 
 
@@ -76,7 +78,7 @@ def get(method=None, backend: str = "auto", refine_steps: int = 0) -> Method:
 
 
 def codes() -> list[type[Method]]:
-    """The registered Method classes of one fixed name (the digital codes, such as dct-code)."""
+    """The registered Method classes of one fixed name (dct-code, avif1)."""
     return [cls for _, cls, _ in ENTRIES if cls.name]
 
 
@@ -84,4 +86,4 @@ def names() -> list[str]:
     """The names a user can pick without a path: the shipped networks, dct-code, and examples of the baselines."""
     from pixinpix_tf.inference.loading import available
 
-    return available() + ["dct-code", "lsb1", "lsb2", "lsb2-nearest", "webp1", "jpeg1"]
+    return available() + ["dct-code", "avif1", "lsb1", "lsb2", "lsb2-nearest", "webp1", "jpeg1"]
