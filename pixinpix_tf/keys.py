@@ -20,8 +20,8 @@ The key is PBKDF2-HMAC-SHA256 (hashlib; also in every browser's WebCrypto) of th
 bytes, or of a key file's bytes without a final line break, with a fixed salt: the same key always gives
 the same scramble, so nothing needs to travel with the stego image. Random numbers are SHA-256 of the
 derived key and a counter, so the scramble is specified by this module alone (no NumPy generator).
-`dct-code` does not scramble: it takes `Key.material(label)` and encrypts its payload with it
-(`pixinpix_tf.methods.dct_code`). `Key` never shows its passphrase or derived bytes.
+`dct-code` does not scramble: it takes `Key.memory_hard(label)` (scrypt, so that each guess costs
+memory) and encrypts its payload with it (`pixinpix_tf.methods.dct_code`). `Key` never shows its passphrase or derived bytes.
 """
 
 from __future__ import annotations
@@ -39,18 +39,23 @@ BLOCK = 32  # side of the blocks that trade places (edge blocks are smaller): th
 MIN_BLOCKS = 16  # fewer blocks than this scramble too little to hide anything
 KDF_ITERATIONS = 600_000  # PBKDF2-HMAC-SHA256 rounds (OWASP's 2023 advice); about 0.2 s here
 KDF_SALT = b"pixinpix-key-v1"
+# The memory-hard derivation for the digital hider (`Key.memory_hard`): scrypt with 32 MB and about 0.1 s
+# here, so that each guess at a passphrase costs an attacker that memory too (RFC 7914's interactive setting).
+SCRYPT = {"n": 2**15, "r": 8, "p": 1, "maxmem": 64 * 2**20, "dklen": 32}
+SCRYPT_SALT = b"pixinpix-scrypt-v1"
 
 
 class Key:
     """A secret key, derived from a passphrase (str) or raw bytes; raises ConfigError if empty."""
 
-    __slots__ = ("_derived",)
+    __slots__ = ("_derived", "_data", "_memory_hard")
 
     def __init__(self, secret: str | bytes):
         data = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
         if not data:
             raise ConfigError("the key is empty")
         self._derived = hashlib.pbkdf2_hmac("sha256", data, KDF_SALT, KDF_ITERATIONS)
+        self._data, self._memory_hard = data, {}
 
     def __repr__(self) -> str:
         return "Key(<hidden>)"
@@ -83,6 +88,13 @@ class Key:
     def material(self, label: bytes) -> bytes:
         """32 bytes for one use of the key, named by `label`: SHA-256 of the derived key and the label."""
         return hashlib.sha256(self._derived + label).digest()
+
+    def memory_hard(self, label: bytes) -> bytes:
+        """32 bytes for one use of the key, named by `label`, by scrypt (SCRYPT) of the passphrase; once per
+        Key and label."""
+        if label not in self._memory_hard:
+            self._memory_hard[label] = hashlib.scrypt(self._data, salt=SCRYPT_SALT + label, **SCRYPT)
+        return self._memory_hard[label]
 
 
 def scramble_facts() -> dict:

@@ -1,5 +1,6 @@
 """dct-code: a digital secret that survives JPEG, reveals nothing without its key, and leaves flat areas alone."""
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -105,10 +106,62 @@ def test_a_forged_payload_or_a_bad_array_gives_none_or_a_clear_error_never_a_cra
     cover = dct_code._settle(pair[0])
     slots = dct_code._Slots(cover.shape, None)
     textured = dct_code._textured(dct_code._coefficients(cover))
-    room = dct_code._sizes(len(slots.order), 64)[0] - dct_code._HEADER.size
+    room = dct_code._sizes(len(slots.order), 64)[0] - dct_code._OVERHEAD
     forged = dct_code._embed(cover, dct_code._encode(b"not an AVIF at all", room, 64, slots), slots, textured)
-    assert dct_code._payload(forged, slots, (64,)) == b"not an AVIF at all"  # it decodes and passes the check
+    assert dct_code._payload(forged, slots, (64,)) == b"not an AVIF at all"  # it decodes and authenticates
     with pytest.raises(NothingRevealed):
         CODE.reveal(forged)
     with pytest.raises(ImageError, match="RGB images of at least 64x64"):
         CODE.hide(pair[0][..., 0], pair[1])
+
+
+def test_every_stego_image_has_its_own_nonce_so_one_key_never_repeats_a_keystream(pair):
+    key = keys.Key("one key for two images")
+    slots = dct_code._Slots(pair[0].shape, key)
+    avif = b"the same secret bytes" * 8
+    first, second = (dct_code.seal(avif, 400, slots) for _ in range(2))
+    header = dct_code._HEADER_V2.size
+    assert first[1:13] != second[1:13]  # the nonces
+    # the same plaintext under one key: with a shared keystream the XOR of the two ciphertexts would be 0
+    xor = np.frombuffer(first[header:header + len(avif)], np.uint8) ^ np.frombuffer(second[header:header + len(avif)],
+                                                                                    np.uint8)
+    assert np.count_nonzero(xor) > 0.9 * len(avif)
+    assert dct_code.unseal(first, slots) == dct_code.unseal(second, slots) == avif
+
+
+def test_a_bit_flipped_after_error_correction_fails_authentication_with_a_clear_message(pair):
+    slots = dct_code._Slots(pair[0].shape, keys.Key("the key"))
+    frame = bytearray(dct_code.seal(b"secret AVIF bytes", 100, slots))
+    for position in (3, dct_code._HEADER_V2.size + 2, dct_code._HEADER_V2.size + 17 + 5):  # nonce, text, tag
+        damaged = frame.copy()
+        damaged[position] ^= 0x01
+        with pytest.raises(NothingRevealed, match="failed authentication"):
+            dct_code.unseal(bytes(damaged), slots)
+    with pytest.raises(NothingRevealed, match="failed authentication"):  # another key's cipher key
+        dct_code.unseal(bytes(frame), dct_code._Slots(pair[0].shape, keys.Key("another key")))
+
+
+def format_1_stego(cover: np.ndarray, avif: bytes, key) -> np.ndarray:
+    """A stego image as the previous release wrote it (format 1): the key's PBKDF2 material lays it out,
+    a keystream of the key alone and a 4-byte check protect it."""
+    cover = dct_code._settle(cover)
+    coefficients = dct_code._coefficients(cover)
+    textured = dct_code._textured(coefficients) & ~dct_code._doubtful(coefficients)
+    slots, parity = dct_code._Slots(cover.shape, key, 1), 64
+    room = dct_code._sizes(len(slots.order), parity)[0] - dct_code._HEADER_V1.size
+    data = dct_code._HEADER_V1.pack(len(avif), slots.check(avif)) + avif
+    data += bytes(room + dct_code._HEADER_V1.size - len(data))
+    plain = np.frombuffer(data, np.uint8) ^ slots.keystream(len(data))
+    coded = np.frombuffer(bytes(dct_code.reedsolo.RSCodec(parity).encode(plain.tobytes())), np.uint8)
+    return dct_code._embed(cover, np.pad(coded, (0, len(slots.order) - len(coded))), slots, textured)
+
+
+def test_stego_images_of_format_1_still_reveal_keyed_and_unkeyed(pair):
+    buffer = io.BytesIO()
+    Image.fromarray(pair[1]).resize((48, 48)).save(buffer, format="AVIF", quality=50)
+    avif = buffer.getvalue()
+    assert len(avif) < 600  # fits the 704 data bytes of a 256x256 cover at parity 64
+    expected = np.asarray(Image.open(io.BytesIO(avif)).convert("RGB").resize((256, 256), Image.BICUBIC))
+    key = keys.Key("an old key")
+    np.testing.assert_array_equal(CODE.reveal(format_1_stego(pair[0], avif, None)), expected)
+    np.testing.assert_array_equal(CODE.reveal(format_1_stego(pair[0], avif, key), key), expected)

@@ -33,7 +33,6 @@ from pixinpix_tf.inference.loading import locate, run_config
 from pixinpix_tf.inference.tiling import fit_secret
 from pixinpix_tf.methods import registry
 from pixinpix_tf.methods.base import Method, reveal_or_grey
-from pixinpix_tf.methods.baselines import CODECS
 from pixinpix_tf.methods.networks import Network, load
 from pixinpix_tf.nets.data import Source, paired_images
 
@@ -41,7 +40,7 @@ LSB_BITS = (1, 2, 3, 4)
 # The classical baselines on the same pairs, by their registry names: LSB plain and nearest-level, and
 # the secret compressed at the highest quality that fits in the k low bits.
 LSB_METHODS = tuple(f"lsb{b}{variant}" for variant in ("", "-nearest") for b in LSB_BITS)
-COMPRESSED_METHODS = tuple(f"{codec}{b}" for codec in CODECS for b in LSB_BITS)
+COMPRESSED_METHODS = tuple(f"{codec}{b}" for codec in ("webp", "jpeg") for b in LSB_BITS)
 DIGIT_CLASSIFIER = Path(__file__).parent.parent / "assets" / "digit_classifier.keras"
 
 

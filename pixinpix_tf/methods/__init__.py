@@ -1,1 +1,2 @@
-"""The hiding methods beside the networks: digital codes (`dct_code`) and classical baselines."""
+"""Every hiding method behind one interface: `base.Method`, the `registry` that names them, and one module
+per family (`networks`, `dct_code`, `baselines`)."""

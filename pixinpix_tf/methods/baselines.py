@@ -40,7 +40,7 @@ from PIL import Image
 from pixinpix_tf.errors import ConfigError, ImageError, NothingRevealed
 from pixinpix_tf.methods.base import Method
 
-CODECS = {"webp": "WEBP", "jpeg": "JPEG"}
+CODECS = {"webp": "WEBP", "jpeg": "JPEG", "avif": "AVIF"}
 _HEADER = struct.Struct(">IHHB")  # payload bytes, width, height, channels
 
 
@@ -72,10 +72,15 @@ def lsb_reveal(stego: np.ndarray, bits: int) -> np.ndarray:
     return ((low.astype(np.uint16) << (8 - bits)) + middle).astype(np.uint8)
 
 
+# Encoder options beyond the quality: AVIF at full chroma (4:4:4), which at a bit per value beats
+# Pillow's 4:2:0 by about 1.7 dB, at libavif's speed 6.
+CODEC_OPTIONS = {"avif": {"subsampling": "4:4:4", "speed": 6}}
+
+
 def _encode(secret: np.ndarray, codec: str, quality: int) -> bytes:
     buffer = io.BytesIO()
     image = Image.fromarray(secret[..., 0] if secret.shape[-1] == 1 else secret)
-    image.save(buffer, format=CODECS[codec], quality=quality)
+    image.save(buffer, format=CODECS[codec], quality=quality, **CODEC_OPTIONS.get(codec, {}))
     return buffer.getvalue()
 
 
@@ -113,7 +118,11 @@ def compressed_read(stego: np.ndarray, bits: int, channels: int = 3) -> np.ndarr
     """The secret (at the size its header gives) read back from `stego`'s low bits; None if damaged."""
     low = (stego.reshape(-1) & np.uint8((1 << bits) - 1)).astype(np.uint8)
     stream = np.unpackbits(low[:, None], axis=1)[:, 8 - bits:].reshape(-1)
-    raw = np.packbits(stream[: len(stream) // 8 * 8]).tobytes()
+    return _decode_payload(np.packbits(stream[: len(stream) // 8 * 8]).tobytes(), channels)
+
+
+def _decode_payload(raw: bytes, channels: int) -> np.ndarray | None:
+    """The image behind the header in `raw` (bytes read from a stego image); None if damaged."""
     if len(raw) < _HEADER.size:
         return None
     length, width, height, stored_channels = _HEADER.unpack(raw[: _HEADER.size])
@@ -264,33 +273,17 @@ class AvifSecret(_Baseline):
 
     family = "compressed"
     name = "avif1"
-    AVIF_SPEED = 6
-
-    def _encode(self, secret: np.ndarray, quality: int) -> bytes:
-        buffer = io.BytesIO()
-        Image.fromarray(secret).save(buffer, format="AVIF", quality=quality, speed=self.AVIF_SPEED,
-                                     subsampling="4:4:4")
-        return buffer.getvalue()
 
     def hide(self, cover, secret, key=None, progress=None) -> np.ndarray:
         self._no_key(key)
         cover, secret = np.asarray(cover, np.uint8), np.asarray(secret, np.uint8)
         if secret.shape[-1] == 1:
             secret = np.repeat(secret, 3, axis=-1)
-        capacity = (cover.size // 2 * 2) // 8 - _HEADER.size
-        best, low, high = b"", 1, 100  # the highest quality that fits (binary search)
-        while low <= high:
-            quality = (low + high) // 2
-            data = self._encode(secret, quality)
-            if len(data) <= capacity:
-                best, low = data, quality + 1
-            else:
-                high = quality - 1
-        if not best:
+        data = _largest_fitting(secret, "avif", (cover.size // 2 * 2) // 8 - _HEADER.size)
+        if not data:
             raise ImageError(f"the cover ({cover.shape[1]}x{cover.shape[0]}) is too small to carry an AVIF secret")
         height, width, channels = secret.shape
-        payload = np.frombuffer(_HEADER.pack(len(best), width, height, channels) + best, np.uint8)
-        bits = np.unpackbits(payload)
+        bits = np.unpackbits(np.frombuffer(_HEADER.pack(len(data), width, height, channels) + data, np.uint8))
         bits = np.pad(bits, (0, len(bits) % 2))
         rng = np.random.default_rng(int.from_bytes(hashlib.sha256(cover.tobytes()).digest()[:8], "big"))
         stego = cover.reshape(-1).copy()
@@ -300,18 +293,8 @@ class AvifSecret(_Baseline):
     def reveal(self, stego, key=None) -> np.ndarray:
         self._no_key(key)
         values = np.asarray(stego, np.uint8).reshape(-1)
-        raw = np.packbits(matching_read(values[: len(values) // 2 * 2])).tobytes()
-        nothing = NothingRevealed("nothing decodes: the image holds no avif1 secret, or it was changed (it "
+        secret = _decode_payload(np.packbits(matching_read(values[: len(values) // 2 * 2])).tobytes(), 3)
+        if secret is None:
+            raise NothingRevealed("nothing decodes: the image holds no avif1 secret, or it was changed (it "
                                   "survives only lossless channels)")
-        if len(raw) < _HEADER.size:
-            raise nothing
-        length, width, height, channels = _HEADER.unpack(raw[: _HEADER.size])
-        if not 0 < length <= len(raw) - _HEADER.size or channels != 3:
-            raise nothing
-        try:
-            with Image.open(io.BytesIO(raw[_HEADER.size: _HEADER.size + length])) as image:
-                if image.format != "AVIF" or image.size != (width, height):
-                    raise nothing
-                return np.asarray(image.convert("RGB"))
-        except (OSError, ValueError, Image.DecompressionBombError):
-            raise nothing from None
+        return secret

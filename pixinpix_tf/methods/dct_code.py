@@ -1,12 +1,13 @@
-"""`dct-code`: a digital hider that survives JPEG, numpy, Pillow and reedsolo only.
+"""`dct-code`: a digital hider that survives JPEG: numpy, Pillow, reedsolo and cryptography only.
 
 The learned hiders carry the secret as a faint picture, and every JPEG save blurs it further. This one
 carries it as bits that a JPEG save does not change:
 
 1. the secret (fitted to the cover) is compressed to AVIF, at the scale and quality that look best
    within the cover's capacity;
-2. the bytes, behind a small header, are XORed with a keystream (SHAKE-256 of the key) and protected
-   by a Reed-Solomon code (`reedsolo`);
+2. the bytes are encrypted and authenticated (ChaCha20-Poly1305, `seal`) under a key derived from the
+   key material and a random 12-byte nonce drawn for each image, behind a small header (format version,
+   nonce, length) that the cipher authenticates too, and protected by a Reed-Solomon code (`reedsolo`);
 3. each byte is written into one 8x8 block of the cover's luma: 8 of the block's low-frequency DCT
    coefficients each carry one bit by dithered quantisation index modulation (QIM), with a step of
    STEP_SCALE times JPEG's quality-50 table entry for that coefficient, so that a JPEG save at quality
@@ -25,21 +26,28 @@ What it does not survive: resizing and blurring (they erase the coefficients it 
 moves the 8x8 grid, and JPEG below quality 50. What it gives: on a lossless PNG it reveals the AVIF
 secret exactly, not better: the secret's quality is set by the cover's capacity.
 
-With a key (`keys.Key`), the keystream, the order of the bytes and the QIM dither come from it, so
-without the key nothing decodes (`reveal` raises NothingRevealed): the Reed-Solomon decoding fails, and the
-header's check would catch what got past it. Without a key they come from a fixed public key, so
-anyone can reveal (and so detect) an unkeyed stego image. There is no per-image nonce: two stego images
-of one size hidden with one key share keystream, order and dither.
+With a key (`keys.Key`), the key material is its memory-hard derivation (`Key.memory_hard`, scrypt), and
+the cipher's key, the order of the bytes and the QIM dither come from it, so without the key nothing
+decodes (`reveal` raises NothingRevealed): the Reed-Solomon decoding fails, and the cipher's tag would
+catch what got past it; a payload that decodes but fails authentication says so. Without a key they
+come from a fixed public key, so anyone can reveal (and so detect) an unkeyed stego image. The nonce
+sits inside the payload, so two stego images hidden with one key share no keystream, but, for one
+image size, they still share the order of the bytes and the dither (a header read with the key alone
+would let those follow the nonce too: docs/research-log.md). Stego images of format 1 (before the
+nonce: a keystream of the key alone and a 4-byte check) still reveal.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
 import struct
 
 import numpy as np
 import reedsolo
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from PIL import Image, features
 
 from pixinpix_tf import keys
@@ -62,7 +70,15 @@ BYTES_PER_BLOCK = 1  # bytes each textured 8x8 block carries, one bit per coeffi
 # cannot carry across it; and where settling puts a probe (beyond those, so that 8-bit rounding keeps it there).
 TEXTURE_THRESHOLD, CLEAR_LOW, CLEAR_HIGH, SETTLE_LOW, SETTLE_HIGH = 0.48, 0.15, 1.0, 0.05, 1.15
 ERROR_MARGIN = 8  # parity bytes per codeword kept for errors beyond the flat blocks' erasures
-_HEADER = struct.Struct(">I4s")  # length of the AVIF, check (SHAKE-256 of key material and AVIF)
+# Format 1 (no longer written, still revealed): length of the AVIF and a 4-byte check (SHAKE-256 of the key
+# material and the AVIF), XORed with a keystream of the key alone.
+_HEADER_V1 = struct.Struct(">I4s")
+# Format 2: version, a random per-image nonce and the AVIF's length (the cipher's associated data), then the
+# AVIF encrypted and authenticated by ChaCha20-Poly1305 under a key of the key material and the nonce.
+VERSION = 2
+_HEADER_V2 = struct.Struct(">B12sI")
+_TAG = 16  # Poly1305's tag
+_OVERHEAD = _HEADER_V2.size + _TAG
 
 # JPEG's luminance quantisation table at quality 50 (ITU-T T.81, Annex K), row-major.
 JPEG_LUMA_Q50 = np.array([
@@ -100,14 +116,14 @@ class DctCode(Method):
         Raises ImageError when the cover has too few textured blocks to carry even the smallest secret."""
         _check_avif()
         key = keys.as_key(key)
-        slots = _Slots(np.shape(cover), key)
+        slots = _Slots(np.shape(cover), key, VERSION)
         if secret.shape[:2] != cover.shape[:2]:
             secret = fit_secret(secret, *cover.shape[:2])
         cover = _settle(np.asarray(cover, np.uint8))
         coefficients = _coefficients(cover)
         textured, doubtful = _textured(coefficients), _doubtful(coefficients)
         for parity in _parities(textured, doubtful.mean()):
-            room = _sizes(len(slots.order), parity)[0] - _HEADER.size
+            room = _sizes(len(slots.order), parity)[0] - _OVERHEAD
             avif = _compress(secret, room) if room > 0 else None
             if avif is None:
                 break  # more parity leaves even less room
@@ -122,10 +138,16 @@ class DctCode(Method):
         """The secret (uint8 RGB, the stego's size); NothingRevealed if nothing decodes (no payload, another
         key, or damage beyond what the code corrects)."""
         _check_avif()
-        slots = _Slots(np.shape(stego), keys.as_key(key))
+        key = keys.as_key(key)
         stego = np.asarray(stego, np.uint8)
         likely = _parities(_textured(_coefficients(stego)))  # what the hider tried first, first
-        payload = _payload(stego, slots, likely + tuple(p for p in reversed(PARITY) if p not in likely))
+        parities = likely + tuple(p for p in reversed(PARITY) if p not in likely)
+        # a keyed format-1 image was laid out by the key's PBKDF2 material, format 2 by its scrypt material
+        versions = (VERSION,) if key is None else (VERSION, 1)
+        payload = None
+        for version in versions:
+            if (payload := _payload(stego, _Slots(np.shape(stego), key, version), parities)) is not None:
+                break
         nothing = NothingRevealed("nothing decodes: the image holds no dct-code secret, the key differs, or it was "
                                   "changed beyond what the code corrects (resized, cropped, JPEG below quality "
                                   f"{DESIGN_QUALITY})")
@@ -154,31 +176,44 @@ def _parities(textured: np.ndarray, doubtful: float = 0.0) -> tuple[int, ...]:
 
 
 def _payload(stego: np.ndarray, slots: "_Slots", parities: tuple[int, ...]) -> bytes | None:
-    """The AVIF bytes `stego` carries, trying each Reed-Solomon parity in turn; None if none decodes."""
+    """The AVIF bytes `stego` carries, trying each Reed-Solomon parity in turn; None if none decodes.
+    NothingRevealed if the error correction succeeds but the payload fails authentication."""
     coefficients = _coefficients(stego)
     carried = _read(coefficients, slots)[slots.order]
     erased = np.flatnonzero(~np.repeat(_textured(coefficients).reshape(-1), BYTES_PER_BLOCK)[slots.order])
+    tampered = None
     for parity in parities:
-        if (payload := _decode(carried, erased, parity, slots)) is not None:
-            return payload
+        try:
+            if (payload := _decode(carried, erased, parity, slots)) is not None:
+                return payload
+        except NothingRevealed as err:  # another parity may still decode: say so only if none does
+            tampered = err
+    if tampered is not None:
+        raise tampered
     return None
 
 
 class _Slots:
     """Where each payload byte goes and the key material, for one image size and key."""
 
-    def __init__(self, shape: tuple[int, ...], key: Key | None):
+    def __init__(self, shape: tuple[int, ...], key: Key | None, version: int = VERSION):
         if len(shape) != 3 or shape[2] != 3 or shape[0] < 64 or shape[1] < 64:
             raise ImageError(f"dct-code hides in RGB images of at least 64x64, got shape {tuple(shape)}")
         self.blocks = (shape[0] // 8, shape[1] // 8)
         count = self.blocks[0] * self.blocks[1] * BYTES_PER_BLOCK
-        public = hashlib.sha256(PUBLIC_KEY).digest()
-        self.key_material = key.material(b"dct-code") if key is not None else public
+        if key is None:
+            self.key_material = hashlib.sha256(PUBLIC_KEY).digest()
+        else:  # format 2 derives everything from the memory-hard key (keys.Key.memory_hard)
+            self.key_material = key.memory_hard(b"dct-code") if version >= 2 else key.material(b"dct-code")
         # PCG64's raw stream is fixed across NumPy versions; it is not cryptographic (the keystream is).
         bits = np.random.PCG64(int.from_bytes(self.key_material[:16], "big"))
         self.order = np.argsort(bits.random_raw(count), kind="stable")  # payload byte i -> slot order[i]
         self.dither = (bits.random_raw((count, 8)) >> 11) / 2.0**53  # uniform [0, 1), in QIM steps
         self.dither = self.dither.reshape(self.blocks + (len(CARRIERS),))
+
+    def cipher_key(self, nonce: bytes) -> bytes:
+        """Format 2's per-image cipher key: SHA-256 of the key material and the image's nonce."""
+        return hashlib.sha256(self.key_material + b"cipher" + nonce).digest()
 
     def keystream(self, size: int) -> np.ndarray:
         return np.frombuffer(hashlib.shake_256(self.key_material + b"stream").digest(size), np.uint8)
@@ -305,19 +340,48 @@ def _sizes(slots: int, parity: int) -> tuple[int, int]:
     return data, data + -(-data // (255 - parity)) * parity
 
 
+def seal(avif: bytes, room: int, slots: _Slots) -> bytes:
+    """Format 2's frame of `room` + _OVERHEAD bytes: header (version, a fresh random nonce, length), the AVIF
+    encrypted and authenticated (ChaCha20-Poly1305, the header as associated data), zero padding."""
+    nonce = os.urandom(12)
+    header = _HEADER_V2.pack(VERSION, nonce, len(avif))
+    sealed = header + ChaCha20Poly1305(slots.cipher_key(nonce)).encrypt(nonce, avif, header)
+    return sealed + bytes(room + _OVERHEAD - len(sealed))
+
+
+def unseal(data: bytes, slots: _Slots) -> bytes | None:
+    """The AVIF of a decoded frame: format 2 (NothingRevealed if it fails authentication), else format 1
+    (its 4-byte check); None if neither."""
+    version, nonce, length = _HEADER_V2.unpack(data[: _HEADER_V2.size])
+    if version == VERSION and length <= len(data) - _OVERHEAD:
+        body = data[_HEADER_V2.size : _HEADER_V2.size + length + _TAG]
+        try:
+            return ChaCha20Poly1305(slots.cipher_key(nonce)).decrypt(nonce, body, data[: _HEADER_V2.size])
+        except InvalidTag:
+            if _open_v1(data, slots) is None:
+                raise NothingRevealed("the payload decoded but failed authentication: the stego image was "
+                                      "altered after hiding, or it was forged") from None
+    return _open_v1(data, slots)
+
+
+def _open_v1(data: bytes, slots: _Slots) -> bytes | None:
+    """The AVIF of a format-1 frame (keystream of the key alone, 4-byte check), or None."""
+    data = (np.frombuffer(data, np.uint8) ^ slots.keystream(len(data))).tobytes()
+    length, check = _HEADER_V1.unpack(data[: _HEADER_V1.size])
+    image = data[_HEADER_V1.size : _HEADER_V1.size + length]
+    return image if length <= len(data) - _HEADER_V1.size and check == slots.check(image) else None
+
+
 def _encode(avif: bytes, room: int, parity: int, slots: _Slots) -> np.ndarray:
-    """The coded bytes for every slot: header, AVIF, zero padding, keystream, Reed-Solomon."""
-    data = _HEADER.pack(len(avif), slots.check(avif)) + avif
-    data += bytes(room + _HEADER.size - len(data))
-    plain = np.frombuffer(data, np.uint8) ^ slots.keystream(len(data))
-    coded = np.frombuffer(bytes(reedsolo.RSCodec(parity).encode(plain.tobytes())), np.uint8)
+    """The coded bytes for every slot: the sealed frame, Reed-Solomon coded."""
+    coded = np.frombuffer(bytes(reedsolo.RSCodec(parity).encode(seal(avif, room, slots))), np.uint8)
     return np.pad(coded, (0, len(slots.order) - len(coded)))
 
 
 def _decode(carried: np.ndarray, erased: np.ndarray, parity: int, slots: _Slots) -> bytes | None:
-    """The AVIF bytes if `carried` decodes with `parity` and passes the header's check, else None."""
+    """The AVIF bytes if `carried` decodes with `parity` and its frame opens (`unseal`), else None."""
     size, coded_size = _sizes(len(carried), parity)
-    if size <= _HEADER.size:
+    if size <= _OVERHEAD:
         return None
     codec = reedsolo.RSCodec(parity)
     try:  # the first codeword alone first: most wrong parities and keys fail there, fast
@@ -327,7 +391,4 @@ def _decode(carried: np.ndarray, erased: np.ndarray, parity: int, slots: _Slots)
                              erase_pos=[int(i) for i in erased if i < coded_size])[0]
     except reedsolo.ReedSolomonError:
         return None
-    data = (np.frombuffer(bytes(plain), np.uint8) ^ slots.keystream(len(plain))).tobytes()
-    length, check = _HEADER.unpack(data[: _HEADER.size])
-    image = data[_HEADER.size : _HEADER.size + length]
-    return image if length <= len(data) - _HEADER.size and check == slots.check(image) else None
+    return unseal(bytes(plain), slots)
