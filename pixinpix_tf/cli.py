@@ -198,7 +198,8 @@ def steganalyse_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="pixinpix steganalyse",
         description="Train a small CNN steganalyser (fixed high-pass front) on covers and each method's stego "
-        "images of the same fixed test pairs, test it on covers it never saw, and print accuracy and ROC AUC.")
+        "images of the same fixed test pairs, test it on covers it never saw, and print accuracy, 1 - P_E and ROC "
+        "AUC; with --photos also the targeted detectors of each method's forced statistics, on whole photos.")
     parser.add_argument("methods", nargs="+", help="methods as `pixinpix hide --model` takes them: networks, "
                         "dct-code, lsbK, webpK, jpegK (K low bits, 1..8)")
     parser.add_argument("--num", type=int, default=10_000, help="pairs (default: 10000; 80%% train, 20%% test)")

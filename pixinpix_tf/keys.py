@@ -21,7 +21,8 @@ bytes, or of a key file's bytes without a final line break, with a fixed salt: t
 the same scramble, so nothing needs to travel with the stego image. Random numbers are SHA-256 of the
 derived key and a counter, so the scramble is specified by this module alone (no NumPy generator).
 `dct-code` does not scramble: it takes `Key.memory_hard(label)` (scrypt, so that each guess costs
-memory) and encrypts its payload with it (`pixinpix_tf.methods.dct_code`). `Key` never shows its passphrase or derived bytes.
+memory) and encrypts its payload with it (`pixinpix_tf.methods.dct_code`). `Key` never shows its
+passphrase or derived bytes.
 """
 
 from __future__ import annotations

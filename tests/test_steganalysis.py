@@ -68,7 +68,7 @@ def test_photo_crops_split_the_detectors_training_and_test_crops_by_photo(tmp_pa
 
     for i in range(5):
         Image.fromarray(smooth_covers(1, size=150, seed=i)[0]).save(tmp_path / f"p{i}.png")
-    covers, stegos, split = steganalysis.photo_crops("lsb1", [tmp_path])
+    covers, stegos, split = steganalysis.photo_crops(steganalysis.photo_pairs("lsb1", [tmp_path]), 5)
     assert covers.shape == stegos.shape == (5 * 4, 64, 64, 3)  # 150x150: 2x2 crops of 64x64 per photo
     assert split == 4 * 4  # the crops of the first 4 photos (80%) train; the last photo's test
     assert (covers != stegos).any() and np.abs(covers.astype(int) - stegos).max() <= 1
@@ -84,6 +84,7 @@ def test_the_command_measures_payloads_and_photo_crops_and_refuses_a_bad_side(tm
                  "--out", str(out)]) == 0
     figures = json.loads(out.read_text())
     assert set(figures) == {"lsb1", "lsb1@0.5"} and figures["lsb1@0.5"]["secret_side"] == 0.5
+    assert 0 <= figures["lsb1"]["pe"] <= 0.5 and set(figures["lsb1"]["targeted"]) == {"pairs asymmetry"}
     assert figures["lsb1@0.5"]["stego_psnr"] > figures["lsb1"]["stego_psnr"]
     capsys.readouterr()
     assert main(["steganalyse", "lsb1", "--photos", str(tmp_path), "--secret-side", "2"]) == 2
@@ -101,3 +102,25 @@ def test_a_network_hides_a_smaller_secret_enlarged_back_to_the_covers_size(tiny_
     stegos = network.hide_batch(covers, steganalysis.shrink(secrets, 0.5))
     smooth = np.stack([fit_secret(s, 32, 32) for s in steganalysis.shrink(secrets, 0.5)])
     np.testing.assert_array_equal(stegos, to_uint8(network.model.hide(covers, smooth)))
+
+
+def test_the_minimal_total_error_is_zero_when_scores_separate_and_a_half_when_they_do_not():
+    assert steganalysis.min_total_error(np.array([0.1, 0.2, 0.3]), np.array([0.5, 0.7])) == 0.0
+    assert steganalysis.min_total_error(np.array([0.5, 0.7]), np.array([0.1, 0.2, 0.3])) == 0.5  # stego lower
+    same = np.arange(10.0)
+    assert steganalysis.min_total_error(same, same) == 0.5
+    assert steganalysis.min_total_error(np.array([0.0, 1.0]), np.array([0.5, 2.0])) == 0.25
+
+
+def test_a_targeted_statistic_finds_full_lsb_replacement_and_not_its_absence():
+    rng = np.random.default_rng(4)
+    pairs = []
+    for index in range(12):  # covers whose pairs of values are uneven (most values even, as after a level stretch)
+        values = 2 * (rng.normal(120, 30 + 3 * index, (64, 64, 3)) // 2) + (rng.random((64, 64, 3)) < 0.2)
+        cover = np.clip(values, 0, 255).astype(np.uint8)
+        secret = rng.integers(0, 256, cover.shape, dtype=np.uint8)
+        pairs.append((index, cover, registry.get("lsb1").hide(cover, secret)))
+    found = steganalysis.targeted("lsb1", pairs, splits=10)["pairs asymmetry"]
+    assert found["accuracy"] > 0.9 and found["pe"] < 0.1 and found["stego_mean"] < found["cover_mean"]
+    nothing = steganalysis.targeted("lsb1", [(i, c, c.copy()) for i, c, _ in pairs], splits=10)["pairs asymmetry"]
+    assert nothing["pe"] == 0.5  # identical covers and "stego images": no threshold separates them

@@ -1,9 +1,14 @@
-"""Steganalysis: how well a small CNN tells a method's stego images from covers it never saw.
+"""Steganalysis: how well detectors tell a method's stego images from covers they never saw.
 
-The detector is `detector.detector` (XuNet-like, with a fixed high-pass front). It is
+The CNN is `nets.detector.detector` (XuNet-like, with a fixed high-pass front). It is
 trained with Adam on covers and the stego images of the same covers, and tested
 on other covers and their stego images: accuracy (at probability 0.5; 50% is
-chance) and ROC AUC.
+chance), P_E (the least (P_FA + P_MD) / 2 over thresholds) and ROC AUC. On whole
+photos, each statistic the method's public algorithm forces (`Method.statistics`:
+for dct-code the band of block textures its settling empties, for LSB replacement
+the evened pairs of values) is also a targeted detector of whole photos
+(`targeted`: a threshold fitted on half the photos, tested on the other half, over
+20 random halvings).
 
 Methods are any name `methods.registry` takes (`lsbK`, `webpK`, `dct-code` on
 photos only, a network).
@@ -67,9 +72,18 @@ def detectability(covers: np.ndarray, stegos: np.ndarray, epochs: int = 8, batch
     model.compile(keras.optimizers.Adam(1e-3), keras.losses.BinaryCrossentropy(from_logits=True))
     model.fit(images[train], labels[train], epochs=epochs, batch_size=batch_size, verbose=verbose)
     scores = np.asarray(model.predict(images[test], batch_size=256, verbose=0))[:, 0]
+    cover_scores, stego_scores = scores[labels[test] == 0], scores[labels[test] == 1]
     return {"accuracy": float(np.mean((scores > 0) == (labels[test] > 0.5))),
-            "auc": roc_auc(scores[labels[test] == 0], scores[labels[test] == 1]),
+            "pe": min_total_error(cover_scores, stego_scores), "auc": roc_auc(cover_scores, stego_scores),
             "train_pairs": int(split), "test_pairs": int(len(covers) - split)}
+
+
+def min_total_error(cover_scores: np.ndarray, stego_scores: np.ndarray) -> float:
+    """P_E: the least (P_FA + P_MD) / 2 over every threshold, stego scoring higher (0.5: chance)."""
+    thresholds = np.unique(np.concatenate([cover_scores, stego_scores, [np.inf]]))
+    false_alarm = (cover_scores[None, :] >= thresholds[:, None]).mean(axis=1)
+    missed = (stego_scores[None, :] < thresholds[:, None]).mean(axis=1)
+    return float(np.min((false_alarm + missed) / 2))
 
 
 def roc_auc(cover_scores: np.ndarray, stego_scores: np.ndarray) -> float:
@@ -78,29 +92,65 @@ def roc_auc(cover_scores: np.ndarray, stego_scores: np.ndarray) -> float:
     return float(np.mean(difference > 0) + 0.5 * np.mean(difference == 0))
 
 
-def photo_crops(method: str, folders: list[str | Path], secret_side: float = 1.0
-                ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Covers and stego images as PHOTO_CROP-pixel crops of whole photos (every photo of `folders`, in
-    name order, hiding the next, as `pixinpix hide` does), and the number of crops from the first
-    TRAIN_FRACTION of the photos (the detector trains on those and tests on the other photos' crops).
-    Covers the method refuses are left out."""
+def photo_pairs(method: str, folders: list[str | Path], secret_side: float = 1.0
+                ) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """(photo index, cover, stego image) for every photo of `folders` (in name order, each hiding the next,
+    as `pixinpix hide` does) that the method does not refuse."""
     files = sorted(f for folder in folders for f in Path(folder).glob("*.png"))
     if len(files) < 2:
         raise ConfigError(f"found {len(files)} PNG photos in {', '.join(map(str, folders))}; need at least 2")
     hider = registry.get(method)
-    covers, stegos, split = [], [], 0
+    pairs = []
     for index, (cover_file, secret_file) in enumerate(zip(files, files[1:] + files[:1])):
         cover = read_image(cover_file, 3)
         secret = fit_secret(read_image(secret_file, hider.secret_channels), *cover.shape[:2])
         try:
-            stego = hider.hide(cover, shrink(secret[None], secret_side)[0])
+            pairs.append((index, cover, hider.hide(cover, shrink(secret[None], secret_side)[0])))
         except ImageError:  # a cover the method refuses (dct-code: too flat) gives no stego image
             continue
+    return pairs
+
+
+def photo_crops(pairs: list[tuple[int, np.ndarray, np.ndarray]], photos: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Covers and stego images of `photo_pairs` as PHOTO_CROP-pixel crops, and the number of crops from
+    the first TRAIN_FRACTION of the `photos` (the detector trains on those, tests on the others')."""
+    covers, stegos, split = [], [], 0
+    for index, cover, stego in pairs:
         covers.append(_crops(cover))
         stegos.append(_crops(stego))
-        if index < int(len(files) * TRAIN_FRACTION):
+        if index < int(photos * TRAIN_FRACTION):
             split += len(covers[-1])
     return np.concatenate(covers), np.concatenate(stegos), split
+
+
+def targeted(method: str, pairs: list[tuple[int, np.ndarray, np.ndarray]], splits: int = 20,
+             seed: int = 0) -> dict[str, dict[str, float]]:
+    """Each statistic the method's public algorithm forces (`Method.statistics`) as a detector of whole
+    photos: over `splits` random halvings by photo, the direction and threshold that separate covers from
+    stego images best on one half, applied to the other (accuracy), and the other half's P_E; means."""
+    hider = registry.get(method)
+    features = [(hider.statistics(cover), hider.statistics(stego)) for _, cover, stego in pairs]
+    rng = np.random.default_rng(seed)
+    results = {}
+    for name in features[0][0] if features else ():
+        covers = np.array([c[name] for c, _ in features])
+        stegos = np.array([s[name] for _, s in features])
+        accuracies, errors = [], []
+        for _ in range(splits):
+            order = rng.permutation(len(covers))
+            train, test = order[: len(order) // 2], order[len(order) // 2:]
+            sign = 1.0 if stegos[train].mean() >= covers[train].mean() else -1.0
+            values = np.sort(np.concatenate([covers[train], stegos[train]]) * sign)
+            candidates = np.concatenate([values[:1] - 1, (values[1:] + values[:-1]) / 2, values[-1:] + 1])
+            hits = [((covers[train] * sign < t).mean() + (stegos[train] * sign >= t).mean()) / 2 for t in candidates]
+            threshold = candidates[int(np.argmax(hits))]
+            accuracies.append(((covers[test] * sign < threshold).mean()
+                               + (stegos[test] * sign >= threshold).mean()) / 2)
+            errors.append(min_total_error(covers[test] * sign, stegos[test] * sign))
+        results[name] = {"accuracy": float(np.mean(accuracies)), "pe": float(np.mean(errors)),
+                         "cover_mean": float(covers.mean()), "stego_mean": float(stegos.mean()),
+                         "photos": int(len(covers)), "splits": splits}
+    return results
 
 
 def _crops(image: np.ndarray) -> np.ndarray:
@@ -125,8 +175,11 @@ def run(methods: list[str], num: int = 10_000, epochs: int = 8, cover: str = "ci
     results = {}
     for method in methods:
         for side in secret_sides:
+            targeted_figures = {}
             if photos:
-                covers, stegos, split = photo_crops(method, photos, side)
+                pairs = photo_pairs(method, photos, side)
+                covers, stegos, split = photo_crops(pairs, sum(len(list(Path(f).glob("*.png"))) for f in photos))
+                targeted_figures = targeted(method, pairs)
             else:
                 hider = registry.get(method)
                 hider.check("pairs")
@@ -137,9 +190,14 @@ def run(methods: list[str], num: int = 10_000, epochs: int = 8, cover: str = "ci
                 stegos, split = hider.hide_batch(covers, shrink(secrets, side)), None
             figures = {"stego_psnr": float(np.mean(metrics.psnr(covers, stegos))), "secret_side": side,
                        **detectability(covers, stegos, epochs=epochs, seed=seed, split=split)}
+            if targeted_figures:
+                figures["targeted"] = targeted_figures
             name = method if side == 1 else f"{method}@{side:g}"
-            log(f"{name:28s} stego {figures['stego_psnr']:6.2f} dB  detector accuracy {figures['accuracy']:.1%}  "
-                f"ROC AUC {figures['auc']:.3f}")
+            log(f"{name:28s} stego {figures['stego_psnr']:6.2f} dB  CNN accuracy {figures['accuracy']:.1%}  "
+                f"1 - P_E {1 - figures['pe']:.1%}  ROC AUC {figures['auc']:.3f}")
+            for statistic, found in targeted_figures.items():
+                log(f"{'':28s} targeted ({statistic}, whole photos): accuracy {found['accuracy']:.1%}  1 - P_E "
+                    f"{1 - found['pe']:.1%}  (covers {found['cover_mean']:.3f}, stego {found['stego_mean']:.3f})")
             results[name] = figures
             if out:  # after each method, so a late failure keeps what was measured
                 write_atomic(Path(out), json.dumps(results, indent=2) + "\n")

@@ -54,6 +54,11 @@ class Method:
         """uint8 revealed secrets of a uint8 batch; what reveals nothing is mid-grey."""
         return np.stack([reveal_or_grey(self, stego) for stego in stegos])
 
+    def statistics(self, image: np.ndarray) -> dict[str, float]:
+        """What its public algorithm forces into a shape covers do not have, measured on a uint8 image:
+        the features of a targeted detector (`analysis.steganalysis.targeted`); {} when none is known."""
+        return {}
+
     def survives(self, channel: str | channels.Channel) -> bool:
         """Whether its stego images are checked to survive `channel` (lossless always)."""
         return survives(self.lowest_jpeg_quality, channel)

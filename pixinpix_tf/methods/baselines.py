@@ -171,10 +171,23 @@ class _Baseline(Method):
             self.check("key")
 
 
+def pairs_asymmetry(image: np.ndarray) -> float:
+    """The histogram's imbalance within pairs of values (2i, 2i + 1): the mean over pairs of
+    |h(2i) - h(2i + 1)| / (h(2i) + h(2i + 1)). Replacing the low bits forces it: random bits (a compressed
+    secret) even the pairs out (the idea of the chi-square attack), a secret's own top bits skew them."""
+    histogram = np.bincount(np.asarray(image, np.uint8).reshape(-1), minlength=256).astype(np.float64)
+    even, odd = histogram[0::2], histogram[1::2]
+    used = even + odd > 0
+    return float(np.mean(np.abs(even - odd)[used] / (even + odd)[used]))
+
+
 class Lsb(_Baseline):
     """`lsbK` (`lsbK-nearest`): the secret's top K bits in the cover's K low bits (`lsb_hide`)."""
 
     family = "lsb"
+
+    def statistics(self, image: np.ndarray) -> dict[str, float]:
+        return {} if self.nearest else {"pairs asymmetry": pairs_asymmetry(image)}
 
     def __init__(self, bits: int, nearest: bool = False):
         self.bits, self.nearest = bits, nearest
@@ -207,6 +220,9 @@ class CompressedSecret(_Baseline):
     """`webpK` / `jpegK`: the secret compressed with the codec, in the cover's K low bits."""
 
     family = "compressed"
+
+    def statistics(self, image: np.ndarray) -> dict[str, float]:
+        return {"pairs asymmetry": pairs_asymmetry(image)}  # the low bits are replaced, as LSB does
 
     def __init__(self, codec: str, bits: int):
         self.codec, self.bits, self.name = codec, bits, f"{codec}{bits}"

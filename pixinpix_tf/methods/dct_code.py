@@ -134,6 +134,12 @@ class DctCode(Method):
         raise ImageError(f"the cover has too few textured 8x8 blocks ({int(textured.sum())} of {textured.size}) to "
                          "carry a secret that survives JPEG: use a more detailed or larger cover")
 
+    def statistics(self, image: np.ndarray) -> dict[str, float]:
+        """The share of 8x8 blocks whose largest probe lies in (0.2, 0.9) quality-50 steps: settling empties
+        that band (every block is moved below CLEAR_LOW or above CLEAR_HIGH), natural photos fill it."""
+        largest = (np.abs(_coefficients(np.asarray(image, np.uint8)) / JPEG_LUMA_Q50) * _PROBES).max(axis=(-1, -2))
+        return {"settled band share": float(np.mean((largest > 0.2) & (largest < 0.9)))}
+
     def reveal(self, stego: np.ndarray, key: Key | None = None) -> np.ndarray:
         """The secret (uint8 RGB, the stego's size); NothingRevealed if nothing decodes (no payload, another
         key, or damage beyond what the code corrects)."""
