@@ -25,7 +25,7 @@ import numpy as np
 
 from pixinpix_tf import channels, keys
 from pixinpix_tf.errors import ConfigError, ImageError
-from pixinpix_tf.images import LOSSY_SUFFIXES, as_uint8_image, read_image, write_image
+from pixinpix_tf.images import LOSSY_SUFFIXES, as_uint8_image, icc_profile, read_image, write_image
 from pixinpix_tf.inference.tiling import Progress, check_size, fit_secret
 from pixinpix_tf.methods import registry
 from pixinpix_tf.methods.base import Method
@@ -135,7 +135,8 @@ def hide_file(cover: str | Path, secret: str | Path, output: str | Path, model=N
               backend: str = "auto", key=None, progress: Progress | bool = False) -> tuple[np.ndarray, np.ndarray]:
     """`pixinpix hide`: hide the image file `secret` in the image file `cover` and write the stego image
     to `output` (PNG, or JPEG at `quality` where the method survives it; see `output_channel`), atomically.
-    Every check runs before any work. Returns (cover, stego) as uint8 arrays."""
+    Both images are read upright (their EXIF orientation), and the stego image keeps the cover's ICC colour
+    profile. Every check runs before any work. Returns (cover, stego) as uint8 arrays."""
     if not 1 <= quality <= 100:
         raise ConfigError(f"--quality must be 1..100, got {quality}")
     method = load_method(model, backend, refine_steps)
@@ -145,7 +146,7 @@ def hide_file(cover: str | Path, secret: str | Path, output: str | Path, model=N
     cover_image = read_image(cover, 3)
     stego = hide(cover_image, read_image(secret, method.secret_channels), method, keep_aspect=keep_aspect,
                  key=key, progress=progress)
-    write_image(stego, output, quality=quality)
+    write_image(stego, output, quality=quality, icc_profile=icc_profile(cover))
     return cover_image, stego
 
 
@@ -160,7 +161,7 @@ def reveal_file(stego: str | Path, output: str | Path, model=None, backend: str 
         raise ImageError(f"{output}: " + (f"{suffix} is lossy; write a .png (or pass --allow-lossy)"
                                           if suffix in LOSSY_SUFFIXES else
                                           "the output is written as a lossless 8-bit PNG; name it *.png"))
-    revealed = reveal(read_image(stego, 3), method, key=key)
+    revealed = reveal(read_image(stego, 3, upright=False), method, key=key)
     write_image(revealed, output)
     return revealed
 

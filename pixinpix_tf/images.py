@@ -67,14 +67,16 @@ def as_uint8_image(image, channels: int) -> np.ndarray:
     return array
 
 
-def read_image(path, channels: int = 3) -> np.ndarray:
-    """An image file as uint8 (H, W, channels), converted as `as_uint8_image` says."""
-    from PIL import Image, UnidentifiedImageError
+def read_image(path, channels: int = 3, upright: bool = True) -> np.ndarray:
+    """An image file as uint8 (H, W, channels), converted as `as_uint8_image` says; `upright`: turned as
+    its EXIF orientation says, as viewers show it (a stego image is read as stored: its pixels carry the
+    secret, whatever a tag says)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
             image.load()
-            image = image.copy()
+            image = ImageOps.exif_transpose(image) if upright else image.copy()
     except FileNotFoundError:
         raise ImageError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -102,11 +104,22 @@ def _to_8bit(image):
 LOSSY_SUFFIXES = (".jpg", ".jpeg", ".webp", ".jp2", ".heic", ".avif")
 
 
-def write_image(image: np.ndarray, path, quality: int | None = None) -> None:
+def icc_profile(path) -> bytes | None:
+    """The ICC colour profile embedded in an image file, if any (the stego image keeps the cover's)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return image.info.get("icc_profile") or None
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+def write_image(image: np.ndarray, path, quality: int | None = None, icc_profile: bytes | None = None) -> None:
     """Write a uint8 image atomically (a temporary file in the same folder, then a rename).
 
     The format follows the file's suffix (PNG for `.png`); `quality` is a lossy format's
-    (Pillow's default when None).
+    (Pillow's default when None); `icc_profile` is embedded when given.
     """
     import os
     import tempfile
@@ -124,8 +137,9 @@ def write_image(image: np.ndarray, path, quality: int | None = None) -> None:
         raise ImageError(f"{path}: cannot write in {folder} ({err.strerror})") from None
     try:
         with os.fdopen(handle, "wb") as f:
+            options = {key: value for key, value in (("quality", quality), ("icc_profile", icc_profile)) if value}
             Image.fromarray(array).save(f, format=Image.registered_extensions().get(
-                os.path.splitext(str(path))[1].lower(), "PNG"), **({"quality": quality} if quality else {}))
+                os.path.splitext(str(path))[1].lower(), "PNG"), **options)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

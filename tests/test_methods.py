@@ -147,3 +147,19 @@ def test_avif1_beats_webp1_on_both_sides_on_a_photo_like_cover():
     assert np.abs(registry.get("avif1").hide(cover, secret).astype(int) - cover).max() == 1
     with pytest.raises(NothingRevealed):
         registry.get("avif1").reveal(cover)
+
+
+def test_hide_reads_covers_upright_and_the_stego_keeps_the_covers_colour_profile(tmp_path):
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    cover = Image.fromarray(RNG.integers(0, 256, (64, 96, 3), dtype=np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to view
+    cover.save(tmp_path / "cover.jpg", quality=95, exif=exif, icc_profile=profile)
+    api.hide_file(tmp_path / "cover.jpg", SAMPLES / "secret.png", tmp_path / "stego.png", model="avif1")
+    with Image.open(tmp_path / "stego.png") as stego:
+        assert stego.size == (64, 96)  # upright, as a viewer shows the cover
+        assert stego.info.get("icc_profile") == profile
+    revealed = api.reveal_file(tmp_path / "stego.png", tmp_path / "revealed.png", model="avif1")
+    assert revealed.shape == (96, 64, 3)
