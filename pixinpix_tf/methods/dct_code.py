@@ -66,7 +66,7 @@ DESIGN_QUALITY = 50  # the lowest JPEG quality the hider checks that its stego s
 CHECKED_QUALITIES = (DESIGN_QUALITY, 75)  # 75 too: its steps are half of 50's, where probes round up most
 STEP_SCALE = 2.5  # QIM step per coefficient, in units of JPEG's quality-50 quantisation table
 PUBLIC_KEY = b"pixinpix dct-code public key"
-SECRET_SCALES = (1.0, 0.75, 0.5, 0.35, 0.25)  # sides at which the secret may be compressed, largest first
+SECRET_SCALES = (1.0, 0.75, 0.5, 0.35, 0.25, 0.18, 0.125)  # sides the secret may be compressed at, largest first
 PARITY = tuple(range(32, 241, 16))  # Reed-Solomon parity bytes per 255-byte codeword the hider may use
 AVIF_SPEED = 6
 BYTES_PER_BLOCK = 1  # bytes each textured 8x8 block carries, one bit per coefficient
@@ -133,8 +133,7 @@ class DctCode(Method):
             if avif is None:
                 break  # more parity leaves even less room
             stego = _embed(cover, _encode(avif, room, parity, slots), slots, written)
-            if all(_payload(jpeg(stego[None], 100 - quality)[0], slots, (parity,)) is not None
-                   for quality in CHECKED_QUALITIES):
+            if all(_decodes(jpeg(stego[None], 100 - quality)[0], slots, parity) for quality in CHECKED_QUALITIES):
                 return stego
         raise ImageError(f"the cover has too few textured 8x8 blocks ({int(read.sum())} of {read.size}) to "
                          "carry a secret that survives JPEG: use a more detailed or larger cover")
@@ -187,6 +186,14 @@ def _parities(read: np.ndarray) -> tuple[int, ...]:
     `read` (bool, per block), with ERROR_MARGIN to spare."""
     erased = 1 - read.mean()
     return tuple(parity for parity in PARITY if erased * 255 + ERROR_MARGIN <= parity)
+
+
+def _decodes(image: np.ndarray, slots: "_Slots", parity: int) -> bool:
+    """Whether `image` gives back the payload at `parity` (the hider's self-check)."""
+    try:
+        return _payload(image, slots, (parity,)) is not None
+    except NothingRevealed:  # decoded to the wrong bytes: more parity is needed
+        return False
 
 
 def _payload(stego: np.ndarray, slots: "_Slots", parities: tuple[int, ...],
