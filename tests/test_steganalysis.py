@@ -68,7 +68,7 @@ def test_photo_crops_split_the_detectors_training_and_test_crops_by_photo(tmp_pa
 
     for i in range(5):
         Image.fromarray(smooth_covers(1, size=150, seed=i)[0]).save(tmp_path / f"p{i}.png")
-    covers, stegos, split = steganalysis.photo_crops(steganalysis.photo_pairs("lsb1", [tmp_path]), 5)
+    covers, stegos, split = steganalysis.photo_crops(*steganalysis.photo_pairs("lsb1", [tmp_path]))
     assert covers.shape == stegos.shape == (5 * 4, 64, 64, 3)  # 150x150: 2x2 crops of 64x64 per photo
     assert split == 4 * 4  # the crops of the first 4 photos (80%) train; the last photo's test
     assert (covers != stegos).any() and np.abs(covers.astype(int) - stegos).max() <= 1

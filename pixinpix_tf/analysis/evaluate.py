@@ -216,9 +216,10 @@ def _grey_figures(secret: np.ndarray) -> list[float]:
 def default_out(name: str | Path) -> str:
     """Where `pixinpix evaluate NAME` writes by default: NAME/eval for a run directory, else NAME-eval here
     (never into the package's own folders)."""
-    if os.path.isdir(name) and not (Path(name) / "weights.npz").is_file():
-        return os.path.join(name, "eval")
-    return Path(str(name)).stem + "-eval" if not os.path.isdir(name) else Path(name).resolve().name + "-eval"
+    path = Path(name)
+    if path.is_dir():
+        return path.resolve().name + "-eval" if (path / "weights.npz").is_file() else str(path / "eval")
+    return os.path.splitext(str(name))[0] + "-eval"
 
 
 def run_photos(name: str | Path, folders: list[str | Path], out: str | Path, refine_steps: int = 0,

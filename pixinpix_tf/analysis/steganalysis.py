@@ -93,9 +93,9 @@ def roc_auc(cover_scores: np.ndarray, stego_scores: np.ndarray) -> float:
 
 
 def photo_pairs(method: str, folders: list[str | Path], secret_side: float = 1.0
-                ) -> list[tuple[int, np.ndarray, np.ndarray]]:
+                ) -> tuple[list[tuple[int, np.ndarray, np.ndarray]], int]:
     """(photo index, cover, stego image) for every photo of `folders` (in name order, each hiding the next,
-    as `pixinpix hide` does) that the method does not refuse."""
+    as `pixinpix hide` does) that the method does not refuse, and the number of photos."""
     files = sorted(f for folder in folders for f in Path(folder).glob("*.png"))
     if len(files) < 2:
         raise ConfigError(f"found {len(files)} PNG photos in {', '.join(map(str, folders))}; need at least 2")
@@ -108,7 +108,7 @@ def photo_pairs(method: str, folders: list[str | Path], secret_side: float = 1.0
             pairs.append((index, cover, hider.hide(cover, shrink(secret[None], secret_side)[0])))
         except ImageError:  # a cover the method refuses (dct-code: too flat) gives no stego image
             continue
-    return pairs
+    return pairs, len(files)
 
 
 def photo_crops(pairs: list[tuple[int, np.ndarray, np.ndarray]], photos: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -177,8 +177,8 @@ def run(methods: list[str], num: int = 10_000, epochs: int = 8, cover: str = "ci
         for side in secret_sides:
             targeted_figures = {}
             if photos:
-                pairs = photo_pairs(method, photos, side)
-                covers, stegos, split = photo_crops(pairs, sum(len(list(Path(f).glob("*.png"))) for f in photos))
+                pairs, count = photo_pairs(method, photos, side)
+                covers, stegos, split = photo_crops(pairs, count)
                 targeted_figures = targeted(method, pairs)
             else:
                 hider = registry.get(method)

@@ -11,10 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from pixinpix_tf import channels
-from pixinpix_tf.errors import ConfigError
-
-# The jobs a method may be asked for, as `cannot` names them.
-JOBS = ("hide", "reveal", "key", "refine", "pairs", "web")
+from pixinpix_tf.errors import ConfigError, NothingRevealed
 
 
 class Method:
@@ -26,7 +23,7 @@ class Method:
         secret_channels: 1 (grayscale) or 3 (RGB) secret planes.
         min_side: the smallest cover side it takes.
         lowest_jpeg_quality: it is checked to survive JPEG at this quality and above (None: no JPEG).
-        cannot: {job: why not} for the jobs of JOBS it cannot do.
+        cannot: {job: why not} for the jobs it cannot do: `key`, `refine`, `pairs` (32x32 test pairs), `web`.
     """
 
     name: str = ""
@@ -63,11 +60,6 @@ class Method:
         """Whether its stego images are checked to survive `channel` (lossless always)."""
         return survives(self.lowest_jpeg_quality, channel)
 
-    def survived(self) -> str:
-        """The channels it survives, in words."""
-        jpeg = self.lowest_jpeg_quality
-        return "png" + (f" and jpeg:Q for Q >= {jpeg}" if jpeg is not None else "")
-
     def check(self, job: str) -> None:
         """ConfigError (one line) if the method cannot do `job`."""
         if job in self.cannot:
@@ -87,8 +79,6 @@ def survives(lowest_jpeg_quality: int | None, channel: str | channels.Channel) -
 def reveal_or_grey(method: Method, stego: np.ndarray, key=None) -> np.ndarray:
     """What `method` reveals, or mid-grey of the stego's size when it reveals nothing: how evaluations
     score a secret that is gone."""
-    from pixinpix_tf.errors import NothingRevealed
-
     try:
         return method.reveal(stego, key)
     except NothingRevealed:

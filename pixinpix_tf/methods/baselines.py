@@ -97,15 +97,19 @@ def _largest_fitting(secret: np.ndarray, codec: str, capacity: int) -> bytes:
     return best
 
 
+def _payload_bits(secret: np.ndarray, codec: str, capacity: int) -> np.ndarray:
+    """The bits of the header and `secret` compressed with `codec` at the highest quality that fits in
+    `capacity` bytes with the header (an empty payload if nothing fits)."""
+    data = _largest_fitting(secret, codec, capacity - _HEADER.size)
+    height, width, channels = secret.shape
+    return np.unpackbits(np.frombuffer(_HEADER.pack(len(data), width, height, channels) + data, np.uint8))
+
+
 def compressed_hide_one(cover: np.ndarray, secret: np.ndarray, bits: int, codec: str = "webp") -> np.ndarray:
     """The uint8 stego image: `secret` (uint8 HWC) compressed with `codec` into the `bits` low bits of `cover`."""
     if not 1 <= bits <= 8:
         raise ValueError(f"bits must be 1..8, got {bits}")
-    capacity = cover.size * bits // 8 - _HEADER.size
-    data = _largest_fitting(secret, codec, capacity)
-    height, width, channels = secret.shape
-    payload = np.frombuffer(_HEADER.pack(len(data), width, height, channels) + data, np.uint8)
-    stream = np.unpackbits(payload)
+    stream = _payload_bits(secret, codec, cover.size * bits // 8)
     stream = np.pad(stream, (0, -len(stream) % bits))  # whole k-bit symbols
     symbols = stream.reshape(-1, bits) @ (1 << np.arange(bits - 1, -1, -1))
     stego = cover.reshape(-1).copy()
@@ -295,11 +299,9 @@ class AvifSecret(_Baseline):
         cover, secret = np.asarray(cover, np.uint8), np.asarray(secret, np.uint8)
         if secret.shape[-1] == 1:
             secret = np.repeat(secret, 3, axis=-1)
-        data = _largest_fitting(secret, "avif", (cover.size // 2 * 2) // 8 - _HEADER.size)
-        if not data:
+        bits = _payload_bits(secret, "avif", (cover.size // 2 * 2) // 8)
+        if len(bits) == 8 * _HEADER.size:  # the header alone: no AVIF fits
             raise ImageError(f"the cover ({cover.shape[1]}x{cover.shape[0]}) is too small to carry an AVIF secret")
-        height, width, channels = secret.shape
-        bits = np.unpackbits(np.frombuffer(_HEADER.pack(len(data), width, height, channels) + data, np.uint8))
         bits = np.pad(bits, (0, len(bits) % 2))
         rng = np.random.default_rng(int.from_bytes(hashlib.sha256(cover.tobytes()).digest()[:8], "big"))
         stego = cover.reshape(-1).copy()

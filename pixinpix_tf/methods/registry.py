@@ -51,7 +51,7 @@ def method_class(name: str | None) -> type[Method]:
 
 
 def check(name: str | None, job: str) -> None:
-    """ConfigError (one line) if the method `name` names cannot do `job` (see `base.JOBS`)."""
+    """ConfigError (one line) if the method `name` names cannot do `job` (see `base.Method.cannot`)."""
     cls = method_class(name)
     if job in cls.cannot:
         raise ConfigError(f"{name or DEFAULT}: {cls.cannot[job]}")
@@ -80,10 +80,3 @@ def get(method=None, backend: str = "auto", refine_steps: int = 0) -> Method:
 def codes() -> list[type[Method]]:
     """The registered Method classes of one fixed name (dct-code, avif1)."""
     return [cls for _, cls, _ in ENTRIES if cls.name]
-
-
-def names() -> list[str]:
-    """The names a user can pick without a path: the shipped networks, dct-code, and examples of the baselines."""
-    from pixinpix_tf.inference.loading import available
-
-    return available() + ["dct-code", "avif1", "lsb1", "lsb2", "lsb2-nearest", "webp1", "jpeg1"]
