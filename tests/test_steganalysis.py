@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from pixinpix_tf.analysis import steganalysis
 from pixinpix_tf.cli import main
@@ -124,3 +125,30 @@ def test_a_targeted_statistic_finds_full_lsb_replacement_and_not_its_absence():
     assert found["accuracy"] > 0.9 and found["pe"] < 0.1 and found["stego_mean"] < found["cover_mean"]
     nothing = steganalysis.targeted("lsb1", [(i, c, c.copy()) for i, c, _ in pairs], splits=10)["pairs asymmetry"]
     assert nothing["pe"] == 0.5  # identical covers and "stego images": no threshold separates them
+
+
+def smooth_photos(count: int, side: int = 96) -> list[np.ndarray]:
+    """Photo-like covers: coarse random colours enlarged bicubically, with a little sensor noise."""
+    rng = np.random.default_rng(6)
+    covers = []
+    for _ in range(count):
+        coarse = Image.fromarray(rng.integers(0, 256, (side // 16, side // 16, 3), dtype=np.uint8))
+        smooth = np.asarray(coarse.resize((side, side), Image.BICUBIC), np.float64)
+        covers.append(np.clip(smooth + rng.normal(0, 1.5, smooth.shape), 0, 255).astype(np.uint8))
+    return covers
+
+
+def test_the_spam_detector_finds_lsb_matching_of_every_value_and_nothing_where_nothing_changed():
+    from pixinpix_tf.analysis import rich_model
+    from pixinpix_tf.methods.baselines import matching_write
+
+    rng = np.random.default_rng(7)
+    pairs = []
+    for index, cover in enumerate(smooth_photos(40)):
+        bits = rng.integers(0, 2, cover.size, dtype=np.uint8)
+        pairs.append((index, cover, matching_write(cover.reshape(-1), bits, rng).reshape(cover.shape)))
+    assert rich_model.spam(pairs[0][1]).shape == (686,) and rich_model.calibrated_dct(pairs[0][1]).shape == (189,)
+    found = rich_model.detectors(pairs, splits=5)
+    assert found["SPAM"]["accuracy"] > 0.9 and found["SPAM"]["pe"] < 0.1
+    nothing = rich_model.detectors([(i, c, c.copy()) for i, c, _ in pairs], splits=5)
+    assert all(figures["pe"] == 0.5 for figures in nothing.values())  # the same features: nothing separates them

@@ -132,3 +132,17 @@ def compare(reference, result) -> dict[str, dict[str, float]]:
     values = {"psnr": psnr_from_mse(error), "ssim": ssim(reference, result), "apd": apd(reference, result),
               "rmse": np.sqrt(error)}
     return {name: summarize(value) for name, value in values.items()}
+
+
+def min_total_error(cover_scores: np.ndarray, stego_scores: np.ndarray) -> float:
+    """P_E: the least (P_FA + P_MD) / 2 over every threshold, stego scoring higher (0.5: chance)."""
+    thresholds = np.unique(np.concatenate([cover_scores, stego_scores, [np.inf]]))
+    false_alarm = (cover_scores[None, :] >= thresholds[:, None]).mean(axis=1)
+    missed = (stego_scores[None, :] < thresholds[:, None]).mean(axis=1)
+    return float(np.min((false_alarm + missed) / 2))
+
+
+def roc_auc(cover_scores: np.ndarray, stego_scores: np.ndarray) -> float:
+    """The area under the ROC curve: the chance that a stego image scores above a cover (ties count half)."""
+    difference = stego_scores[:, None] - cover_scores[None, :]
+    return float(np.mean(difference > 0) + 0.5 * np.mean(difference == 0))

@@ -8,7 +8,8 @@ photos, each statistic the method's public algorithm forces (`Method.statistics`
 for dct-code the band of block textures its settling empties, for LSB replacement
 the evened pairs of values) is also a targeted detector of whole photos
 (`targeted`: a threshold fitted on half the photos, tested on the other half, over
-20 random halvings).
+20 random halvings), and so are the feature detectors of `rich_model` (SPAM and calibrated
+block-DCT features with a Fisher linear discriminant, over 10 halvings by photo).
 
 Methods are any name `methods.registry` takes (`lsbK`, `webpK`, `dct-code` on
 photos only, a network).
@@ -33,7 +34,8 @@ import keras
 import numpy as np
 
 
-from pixinpix_tf.analysis import metrics
+from pixinpix_tf.analysis import metrics, rich_model
+from pixinpix_tf.analysis.metrics import min_total_error, roc_auc
 from pixinpix_tf.config import get_preset
 from pixinpix_tf.methods import registry
 from pixinpix_tf.nets.detector import detector
@@ -76,20 +78,6 @@ def detectability(covers: np.ndarray, stegos: np.ndarray, epochs: int = 8, batch
     return {"accuracy": float(np.mean((scores > 0) == (labels[test] > 0.5))),
             "pe": min_total_error(cover_scores, stego_scores), "auc": roc_auc(cover_scores, stego_scores),
             "train_pairs": int(split), "test_pairs": int(len(covers) - split)}
-
-
-def min_total_error(cover_scores: np.ndarray, stego_scores: np.ndarray) -> float:
-    """P_E: the least (P_FA + P_MD) / 2 over every threshold, stego scoring higher (0.5: chance)."""
-    thresholds = np.unique(np.concatenate([cover_scores, stego_scores, [np.inf]]))
-    false_alarm = (cover_scores[None, :] >= thresholds[:, None]).mean(axis=1)
-    missed = (stego_scores[None, :] < thresholds[:, None]).mean(axis=1)
-    return float(np.min((false_alarm + missed) / 2))
-
-
-def roc_auc(cover_scores: np.ndarray, stego_scores: np.ndarray) -> float:
-    """The area under the ROC curve: the chance that a stego image scores above a cover (ties count half)."""
-    difference = stego_scores[:, None] - cover_scores[None, :]
-    return float(np.mean(difference > 0) + 0.5 * np.mean(difference == 0))
 
 
 def photo_pairs(method: str, folders: list[str | Path], secret_side: float = 1.0
@@ -175,11 +163,12 @@ def run(methods: list[str], num: int = 10_000, epochs: int = 8, cover: str = "ci
     results = {}
     for method in methods:
         for side in secret_sides:
-            targeted_figures = {}
+            targeted_figures, feature_figures = {}, {}
             if photos:
                 pairs, count = photo_pairs(method, photos, side)
                 covers, stegos, split = photo_crops(pairs, count)
                 targeted_figures = targeted(method, pairs)
+                feature_figures = rich_model.detectors(pairs)
             else:
                 hider = registry.get(method)
                 hider.check("pairs")
@@ -192,12 +181,17 @@ def run(methods: list[str], num: int = 10_000, epochs: int = 8, cover: str = "ci
                        **detectability(covers, stegos, epochs=epochs, seed=seed, split=split)}
             if targeted_figures:
                 figures["targeted"] = targeted_figures
+            if feature_figures:
+                figures["features"] = feature_figures
             name = method if side == 1 else f"{method}@{side:g}"
             log(f"{name:28s} stego {figures['stego_psnr']:6.2f} dB  CNN accuracy {figures['accuracy']:.1%}  "
                 f"1 - P_E {1 - figures['pe']:.1%}  ROC AUC {figures['auc']:.3f}")
             for statistic, found in targeted_figures.items():
                 log(f"{'':28s} targeted ({statistic}, whole photos): accuracy {found['accuracy']:.1%}  1 - P_E "
                     f"{1 - found['pe']:.1%}  (covers {found['cover_mean']:.3f}, stego {found['stego_mean']:.3f})")
+            for detector_name, found in feature_figures.items():
+                log(f"{'':28s} {detector_name} + Fisher discriminant (whole photos, {found['splits']} splits): "
+                    f"accuracy {found['accuracy']:.1%}  1 - P_E {1 - found['pe']:.1%}")
             results[name] = figures
             if out:  # after each method, so a late failure keeps what was measured
                 write_atomic(Path(out), json.dumps(results, indent=2) + "\n")
