@@ -34,7 +34,8 @@ def main() -> None:
     parser.add_argument("--photos", required=True, help="folder with the cover and secret photos")
     parser.add_argument("--cover", default="kodim01.png")
     parser.add_argument("--secret", default="kodim02.png")
-    parser.add_argument("--model", help="--model for pixinpix (default: the default model)")
+    parser.add_argument("--model", help="--model for pixinpix (default: the one hide picks for the channel)")
+    parser.add_argument("--channel", help="--channel for pixinpix hide (default: the output's, png)")
     parser.add_argument("--refine", type=int, nargs="+", default=[0], help="refinement steps to time (default: 0)")
     parser.add_argument("--runs", type=int, default=3, help="runs per command; the median is printed")
     parser.add_argument("--enlarge", type=float, default=1.0,
@@ -44,13 +45,14 @@ def main() -> None:
     if not shutil.which("pixinpix") or not Path("/usr/bin/time").is_file():
         raise SystemExit("needs the pixinpix command (pip install -e .) and GNU time (/usr/bin/time)")
     model = ["--model", args.model] if args.model else []
+    channel = ["--channel", args.channel] if args.channel else []
     cover, secret = Path(args.photos) / args.cover, Path(args.photos) / args.secret
     with tempfile.TemporaryDirectory() as tmp:
         if args.enlarge != 1:
             cover, secret = (_enlarged(path, args.enlarge, Path(tmp)) for path in (cover, secret))
         stego, revealed = Path(tmp) / "stego.png", Path(tmp) / "revealed.png"
         commands = {f"hide --refine {steps}": ["pixinpix", "hide", str(cover), str(secret), "-o", str(stego),
-                                               "--refine", str(steps), *model] for steps in args.refine}
+                                               "--refine", str(steps), *model, *channel] for steps in args.refine}
         commands["reveal"] = ["pixinpix", "reveal", str(stego), "-o", str(revealed), *model]
         print(f"{cover.name} ({'x'.join(map(str, _size(cover)))}) hiding {secret.name}, "
               f"median of {args.runs} fresh processes")

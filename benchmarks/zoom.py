@@ -7,6 +7,9 @@ Example:
     python benchmarks/zoom.py --model dct-code --photos ../shared/data/photos/kodak \\
         --pairs kodim23:kodim24:150:300 kodim05:kodim06:200:300 kodim03:kodim04:60:260 \\
         --out docs/results/dct-code/zoom.png
+    python benchmarks/zoom.py --model dct-code --channel jpeg:90 --photos ../shared/data/photos/kodak \
+        --pairs kodim23:kodim24:150:300 kodim05:kodim06:200:300 kodim03:kodim04:60:260 \
+        --out docs/results/dct-code/zoom-jpeg90.png
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ CROP = 128
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=api.DEFAULT_MODEL, help="method, as pixinpix hide --model takes it")
+    parser.add_argument("--channel", help="the channel the stego is made for, as pixinpix hide --channel takes it")
     parser.add_argument("--photos", type=Path, required=True, help="folder of the covers and secrets (PNG)")
     parser.add_argument("--pairs", nargs="+", required=True, help="COVER:SECRET:TOP:LEFT (names without .png)")
     parser.add_argument("--out", type=Path, required=True, help="PNG to write")
@@ -36,7 +40,7 @@ def main() -> None:
     for pair in args.pairs:
         cover_name, secret_name, top, left = pair.split(":")
         cover = read_image(args.photos / f"{cover_name}.png", 3)
-        stego = api.hide(cover, read_image(args.photos / f"{secret_name}.png", 3), args.model)
+        stego = api.hide(cover, read_image(args.photos / f"{secret_name}.png", 3), args.model, channel=args.channel)
         print(f"{cover_name} hiding {secret_name}: stego {metrics.psnr(cover, stego)[0]:.2f} dB, "
               f"SSIM {metrics.ssim(cover, stego)[0]:.4f}")
         window = (slice(int(top), int(top) + CROP), slice(int(left), int(left) + CROP))

@@ -269,9 +269,11 @@ def export_main(argv: list[str] | None = None) -> int:
 
 def _method_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="the method: a shipped network, pretrained folder, run directory, .keras "
-                        f"file or `pixinpix export` folder (default: {api.DEFAULT_MODEL}), dct-code (a digital code "
-                        "whose stego images survive JPEG down to quality 50), or a classical baseline (lsbK, "
-                        "webpK, jpegK); reveal with the method that hid")
+                        f"file or `pixinpix export` folder ({api.DEFAULT_MODEL} is the default network), dct-code (a "
+                        "digital code whose stego images survive JPEG down to quality 50), or a classical baseline "
+                        "(avif1, lsbK, webpK, jpegK). Default: hide picks the method that carries the most through "
+                        "the channel (avif1 for png, dct-code for JPEG or with a key); reveal tries dct-code, then "
+                        "avif1, then the default network")
     parser.add_argument("--backend", choices=api.BACKENDS, default="auto",
                         help="for a network: auto takes onnxruntime when the model has ONNX files, onnxruntime is "
                         "installed and no refinement is asked, else Keras (default: auto)")
@@ -306,6 +308,9 @@ def hide_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quality", type=int, default=95,
                         help="JPEG quality of a .jpg stego image (default: 95); without --allow-lossy only for a "
                         "method checked to survive JPEG at that quality")
+    parser.add_argument("--channel", help="where the stego image will go after OUTPUT: png, jpeg:Q (Q >= 50), ...; "
+                        "the stego image is made to survive it, and without --model by the method that carries the "
+                        "most through it (default: OUTPUT's own: png for .png, jpeg:QUALITY for .jpg)")
     parser.add_argument("--keep-aspect", action="store_true",
                         help="fit the secret inside the cover's size with black bars instead of stretching it")
     parser.add_argument("--refine", type=int, default=api.DEFAULT_REFINE_STEPS, metavar="STEPS",
@@ -316,13 +321,13 @@ def hide_main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         key = keys.from_source(args.key_file, args.key_env, args.key_prompt, confirm=True)
-        cover, stego = api.hide_file(args.cover, args.secret, args.output, args.model, quality=args.quality,
-                                     allow_lossy=args.allow_lossy, keep_aspect=args.keep_aspect,
-                                     refine_steps=args.refine, backend=args.backend, key=key,
-                                     progress=args.refine > 0)
+        cover, stego, method = api.hide_file(
+            args.cover, args.secret, args.output, args.model, quality=args.quality, allow_lossy=args.allow_lossy,
+            keep_aspect=args.keep_aspect, refine_steps=args.refine, backend=args.backend, key=key,
+            progress=args.refine > 0, channel=args.channel)
     except PixInPixError as err:
         return fail(err)
-    print(f"wrote {args.output} ({stego.shape[1]}x{stego.shape[0]})")
+    print(f"wrote {args.output} ({stego.shape[1]}x{stego.shape[0]}, {method})")
     if args.report:
         _report("stego vs cover", cover, stego)
     return 0
@@ -352,6 +357,31 @@ def reveal_main(argv: list[str] | None = None) -> int:
     print(f"wrote {args.output} ({revealed.shape[1]}x{revealed.shape[0]})")
     if args.report:
         _report("revealed vs secret", fit_secret(reference, *revealed.shape[:2]), revealed)
+    return 0
+
+
+def capacity_main(argv: list[str] | None = None) -> int:
+    """`pixinpix capacity COVER [--channel CHANNEL] [--secret SECRET]`."""
+    parser = argparse.ArgumentParser(prog="pixinpix capacity",
+                                     description="Say how many bytes COVER carries through a channel, and the secret "
+                                     "PSNR to expect, before any hiding.")
+    parser.add_argument("cover", help="cover image")
+    parser.add_argument("--channel", default="png", help="where the stego image will go: png, jpeg:Q, ... "
+                        "(default: png)")
+    parser.add_argument("--secret", help="the secret to expect the PSNR of (default: a photo like the cover)")
+    parser.add_argument("--model", help="a code (dct-code, avif1); default: the one hide picks for the channel")
+    args = parser.parse_args(argv)
+    from pixinpix_tf.images import read_image
+
+    try:
+        cover = read_image(args.cover, 3)
+        secret = read_image(args.secret, 3) if args.secret else None
+        method, room, psnr = api.capacity(cover, args.channel, args.model, secret)
+    except PixInPixError as err:
+        return fail(err)
+    like = f"the secret {args.secret}" if args.secret else "a secret like the cover"
+    expected = f"{like} would reveal at {psnr:.2f} dB" if psnr is not None else "no secret fits"
+    print(f"{args.cover} through {args.channel} with {method}: {room:,} bytes; {expected}")
     return 0
 
 
@@ -429,6 +459,7 @@ COMMANDS = {
     "export": (export_main, "export to SavedModel (TF Serving) and ONNX, parity-checked"),
     "hide": (hide_main, "hide a secret image in a cover image of any size; write the stego PNG"),
     "reveal": (reveal_main, "reveal the secret of a stego PNG"),
+    "capacity": (capacity_main, "say how many bytes a cover carries through a channel, before hiding"),
     "demo": (demo_main, "hide and reveal bundled samples with the pretrained models (offline)"),
     "web": (web_main, "serve a page that hides and reveals in the browser (onnxruntime-web, localhost)"),
 }

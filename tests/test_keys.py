@@ -64,8 +64,8 @@ def test_missing_and_empty_keys_are_clear_errors(tmp_path, monkeypatch, make, me
 def test_the_default_model_reveals_with_the_right_key_as_without_and_nothing_with_another_or_none(key):
     cover, secret = read_image(SAMPLES / "cover.png"), read_image(SAMPLES / "secret.png")
     secret = fit_secret(secret, *cover.shape[:2])
-    unkeyed = metrics.psnr(secret, api.reveal(api.hide(cover, secret)))[0]
-    stego = api.hide(cover, secret, key=PASSPHRASE)
+    unkeyed = metrics.psnr(secret, api.reveal(api.hide(cover, secret, api.DEFAULT_MODEL)))[0]
+    stego = api.hide(cover, secret, key=PASSPHRASE)  # dct-code refuses this smooth 192x128 cover: the network
     assert metrics.psnr(cover, stego)[0] > 30
     assert metrics.psnr(secret, api.reveal(stego, key=key))[0] > unkeyed - 1.0
     for other in (None, PASSPHRASE + "."):

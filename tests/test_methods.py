@@ -97,10 +97,10 @@ from PIL import Image
 from pixinpix_tf import api
 from pixinpix_tf.cli import main
 cover, secret, out = sys.argv[1:4]
-method = api.load_method()
+method = api.load_method(api.DEFAULT_MODEL)
 print(type(method.model).__name__)
-assert main(["hide", cover, secret, "-o", out]) == 0
-stego = api.hide(Image.open(cover), Image.open(secret))
+assert main(["hide", cover, secret, "-o", out, "--model", api.DEFAULT_MODEL]) == 0
+stego = api.hide(Image.open(cover), Image.open(secret), api.DEFAULT_MODEL)
 print(int(np.abs(stego.astype(int) - np.asarray(Image.open(out))).max()))
 """
 
@@ -163,3 +163,21 @@ def test_hide_reads_covers_upright_and_the_stego_keeps_the_covers_colour_profile
         assert stego.info.get("icc_profile") == profile
     revealed = api.reveal_file(tmp_path / "stego.png", tmp_path / "revealed.png", model="avif1")
     assert revealed.shape == (96, 64, 3)
+
+
+def test_capacity_says_before_hiding_what_a_cover_carries_and_what_the_secret_will_reveal_at(tmp_path, capsys):
+    from pixinpix_tf.analysis import metrics
+
+    cover = RNG.integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    secret = np.asarray(Image.open(SAMPLES / "secret.png").convert("RGB").resize((96, 64)))
+    method, room, psnr = api.capacity(cover, "png", secret=secret)
+    assert (method, room) == ("avif1", 64 * 96 * 3 // 8 - 9)  # one bit per value, less the 9-byte header
+    avif1 = registry.get("avif1")
+    assert psnr == pytest.approx(metrics.psnr(secret, avif1.reveal(avif1.hide(cover, secret)))[0], abs=1e-9)
+    Image.fromarray(cover).save(tmp_path / "cover.png")
+    assert main(["capacity", str(tmp_path / "cover.png")]) == 0
+    assert f"with avif1: {room:,} bytes; a secret like the cover would reveal at" in capsys.readouterr().out
+    for options, message in ((["--model", "lsb2"], "lsb2 says nothing of its capacity in bytes"),
+                             (["--channel", "resize:0.5"], "no method here is checked to survive resize:0.5")):
+        assert main(["capacity", str(tmp_path / "cover.png")] + options) == 2
+        assert message in capsys.readouterr().err

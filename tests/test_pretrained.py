@@ -205,18 +205,23 @@ def test_demo_without_shipped_models_says_so_in_one_line(tmp_path, capsys, monke
     assert not (tmp_path / "demo").exists()
 
 
-def test_hide_and_reveal_use_the_default_pretrained_model_when_none_is_given(shipped, tmp_path, monkeypatch):
+def test_hide_picks_the_method_by_channel_and_reveal_falls_back_to_the_default_network(shipped, tmp_path,
+                                                                                       monkeypatch):
     monkeypatch.setattr(registry, "DEFAULT", "tiny-test")
     model = api.load_method("tiny-test")
     cover, secret = Image.open(SAMPLES / "cover.png"), Image.open(SAMPLES / "secret.png")
-    stego = api.hide(cover, secret)
-    np.testing.assert_array_equal(stego, api.hide(cover, secret, model))
-    np.testing.assert_array_equal(api.reveal(stego), api.reveal(stego, model))
+    stego = api.hide(cover, secret)  # a lossless channel: avif1, which reveal finds without being told
+    np.testing.assert_array_equal(stego, api.hide(cover, secret, "avif1"))
+    np.testing.assert_array_equal(api.reveal(stego), api.reveal(stego, "avif1"))
+    keyed = api.hide(cover, secret, key="k")  # dct-code refuses this smooth cover: the default network takes it
+    np.testing.assert_array_equal(keyed, api.hide(cover, secret, model, key="k"))
+    network_stego = api.hide(cover, secret, model)  # no code finds a payload in it: the default network reveals
+    np.testing.assert_array_equal(api.reveal(network_stego), api.reveal(network_stego, model))
     assert cli_main(["hide", str(SAMPLES / "cover.png"), str(SAMPLES / "secret.png"),
                      "-o", str(tmp_path / "stego.png")]) == 0
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "stego.png")), stego)
     assert cli_main(["reveal", str(tmp_path / "stego.png"), "-o", str(tmp_path / "revealed.png")]) == 0
-    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "revealed.png")), api.reveal(stego, model))
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "revealed.png")), api.reveal(stego))
 
 
 def test_jpeg_output_is_allowed_only_at_qualities_the_model_card_says_it_survives(shipped, tmp_path, capsys):

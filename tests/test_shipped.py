@@ -56,9 +56,11 @@ def psnr(a, b) -> float:
 
 
 def round_trip(cover_file, secret_file, tmp_path, capsys, *hide_options):
-    """`pixinpix hide` then `pixinpix reveal` with the default model; (stego PSNR, revealed PSNR)."""
+    """`pixinpix hide` then `pixinpix reveal` with the default network; (stego PSNR, revealed PSNR)."""
     stego, revealed = tmp_path / "stego.png", tmp_path / "revealed.png"
-    assert main(["hide", str(cover_file), str(secret_file), "-o", str(stego), "--report", *hide_options]) == 0
+    network = ["--model", api.DEFAULT_MODEL]
+    assert main(["hide", str(cover_file), str(secret_file), "-o", str(stego), "--report", *network,
+                 *hide_options]) == 0
     assert main(["reveal", str(stego), "-o", str(revealed), "--secret", str(secret_file), "--report"]) == 0
     printed = capsys.readouterr().out
     assert "stego vs cover: PSNR" in printed and "revealed vs secret: PSNR" in printed
@@ -76,7 +78,7 @@ def test_the_default_model_hides_and_reveals_the_bundled_photo_pair_as_its_card_
 @pytest.mark.slow
 def test_the_same_hide_on_both_backends_gives_the_same_stego_within_one_level(tmp_path):
     cover, secret = (np.asarray(Image.open(SAMPLES / f"{name}.png")) for name in ("cover", "secret"))
-    stegos = [api.hide(cover, secret, backend=backend) for backend in ("onnx", "keras")]
+    stegos = [api.hide(cover, secret, api.DEFAULT_MODEL, backend=backend) for backend in ("onnx", "keras")]
     difference = np.abs(stegos[0].astype(int) - stegos[1])
     assert difference.max() <= 1 and (difference > 0).mean() < 0.01
 

@@ -148,6 +148,14 @@ PHOTO_DISTORTIONS = (("jpeg", 5.0), ("jpeg", 10.0), ("jpeg", 25.0), ("jpeg", 50.
                      ("noise", 2.0), ("noise", 5.0), ("blur", 1.0), ("crop", 5.0))
 
 
+def each_hiding_the_next(files: list[Path], secret_channels: int = 3):
+    """(cover file, cover, secret fitted to the cover) for each photo of `files` (uint8), each hiding the next
+    and the last the first: how every photo figure pairs photos."""
+    for cover_file, secret_file in zip(files, files[1:] + files[:1]):
+        cover = read_image(cover_file, 3)
+        yield cover_file, cover, fit_secret(read_image(secret_file, secret_channels), *cover.shape[:2])
+
+
 def photo_figures(method: Method, folder: str | Path, distortions: tuple[tuple[str, float], ...] = ()) -> dict:
     """Figures on a folder of PNG photos, each hiding the next (in name order), with `method`
     (a Method, or anything `methods.registry.get` takes): mean stego and
@@ -162,9 +170,7 @@ def photo_figures(method: Method, folder: str | Path, distortions: tuple[tuple[s
     after = [f"{name} {DISTORTIONS[name].label(strength)}" for name, strength in distortions]
     after_ssim = [f"ssim after {label}" for label in after]
     rows, refused = [], []
-    for cover_file, secret_file in zip(files, files[1:] + files[:1]):
-        cover = read_image(cover_file, 3)
-        secret = fit_secret(read_image(secret_file, method.secret_channels), *cover.shape[:2])
+    for cover_file, cover, secret in each_hiding_the_next(files, method.secret_channels):
         start = time.perf_counter()
         try:
             stego = method.hide(cover, secret)

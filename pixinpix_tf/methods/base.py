@@ -33,15 +33,22 @@ class Method:
     lowest_jpeg_quality: int | None = None
     cannot: dict[str, str] = {}
 
-    def hide(self, cover: np.ndarray, secret: np.ndarray, key=None, progress=None) -> np.ndarray:
+    def hide(self, cover: np.ndarray, secret: np.ndarray, key=None, progress=None, channel=None) -> np.ndarray:
         """The uint8 stego image (the cover's size) of uint8 `cover` (H, W, 3) and `secret` (h, w, C; a
         method that hides a picture stretches it to the cover's size). `key`: a `keys.Key` or passphrase;
-        `progress`: a `progress(done, total)` callback for long work."""
+        `progress`: a `progress(done, total)` callback for long work; `channel`: where the stego image will
+        go (a `channels` spelling), for a method that tunes itself to it (`dct-code`; the others ignore it)."""
         raise NotImplementedError
 
     def reveal(self, stego: np.ndarray, key=None) -> np.ndarray:
         """The uint8 revealed secret of a uint8 stego image; raises NothingRevealed."""
         raise NotImplementedError
+
+    def capacity(self, cover: np.ndarray, secret: np.ndarray | None = None, channel=None):
+        """The bytes a method that hides bytes (a code, a compressed secret) carries in `cover` through
+        `channel`, before any hiding; given a `secret` (uint8), also that secret as it would reveal (None if
+        nothing fits): (bytes, revealed). ConfigError for the others (a network hides a picture)."""
+        raise ConfigError(f"{self.name} says nothing of its capacity in bytes; ask dct-code or avif1")
 
     def hide_batch(self, covers: np.ndarray, secrets: np.ndarray) -> np.ndarray:
         """uint8 stego images of same-size uint8 batches (N, H, W, C)."""

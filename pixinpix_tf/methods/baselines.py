@@ -198,7 +198,7 @@ class Lsb(_Baseline):
         self.name = f"lsb{bits}" + ("-nearest" if nearest else "")
         _check_bits(self.name, bits)
 
-    def hide(self, cover, secret, key=None, progress=None) -> np.ndarray:
+    def hide(self, cover, secret, key=None, progress=None, channel=None) -> np.ndarray:
         self._no_key(key)
         if secret.shape[-1] == 1:
             secret = np.repeat(secret, 3, axis=-1)
@@ -232,7 +232,7 @@ class CompressedSecret(_Baseline):
         self.codec, self.bits, self.name = codec, bits, f"{codec}{bits}"
         _check_bits(self.name, bits)
 
-    def hide(self, cover, secret, key=None, progress=None) -> np.ndarray:
+    def hide(self, cover, secret, key=None, progress=None, channel=None) -> np.ndarray:
         self._no_key(key)
         if secret.shape[-1] == 1:
             secret = np.repeat(secret, 3, axis=-1)
@@ -294,7 +294,7 @@ class AvifSecret(_Baseline):
     family = "compressed"
     name = "avif1"
 
-    def hide(self, cover, secret, key=None, progress=None) -> np.ndarray:
+    def hide(self, cover, secret, key=None, progress=None, channel=None) -> np.ndarray:
         self._no_key(key)
         cover, secret = np.asarray(cover, np.uint8), np.asarray(secret, np.uint8)
         if secret.shape[-1] == 1:
@@ -307,6 +307,17 @@ class AvifSecret(_Baseline):
         stego = cover.reshape(-1).copy()
         stego[: len(bits)] = matching_write(stego[: len(bits)], bits, rng)
         return stego.reshape(cover.shape)
+
+    def capacity(self, cover, secret=None, channel=None):
+        """Bytes of AVIF that fit in one bit of every value of `cover` (a lossless channel only; 0 for any
+        other), and `secret` as it would reveal (`base.Method.capacity`)."""
+        room = max(0, np.size(cover) // 16 * 2 - _HEADER.size) if self.survives(channel or "png") else 0
+        if secret is None:
+            return room
+        secret = np.asarray(secret, np.uint8)
+        data = _largest_fitting(secret, "avif", room) if room else b""
+        return room, _decode_payload(_HEADER.pack(len(data), secret.shape[1], secret.shape[0], 3) + data, 3) \
+            if data else None
 
     def reveal(self, stego, key=None) -> np.ndarray:
         self._no_key(key)

@@ -1,44 +1,50 @@
 """`dct-code`: a digital hider that survives JPEG: numpy, Pillow, reedsolo and cryptography only.
 
 The learned hiders carry the secret as a faint picture, and every JPEG save blurs it further. This one
-carries it as bits that a JPEG save does not change:
+carries it as bits that a JPEG save does not change, as many as the channel the stego image will travel
+(`channel=`, `pixinpix hide --channel`) leaves room for:
 
 1. the secret (fitted to the cover) is compressed to AVIF, at the scale and quality that look best
    within the cover's capacity;
-2. the bytes are encrypted and authenticated (ChaCha20-Poly1305, `seal`) under a key derived from the
-   key material and a random 12-byte nonce drawn for each image, behind a small header (format version,
-   nonce, length) that the cipher authenticates too, and protected by a Reed-Solomon code (`reedsolo`);
-3. each byte is written into one 8x8 block of the cover's luma: 8 of the block's low-frequency DCT
+2. the bytes are encrypted and authenticated (ChaCha20-Poly1305) under a key derived from the key
+   material and a random 12-byte nonce drawn for each image, and protected by a Reed-Solomon code
+   (`reedsolo`) whose parity follows the share of blocks the revealer will not read;
+3. each byte is written into an 8x8 block of the cover's luma: 8 of the block's low-frequency DCT
    coefficients each carry one bit by dithered quantisation index modulation (QIM), with a step of
-   STEP_SCALE times JPEG's quality-50 table entry for that coefficient, so that a JPEG save at quality
-   50 or above moves no coefficient far enough to flip its bit;
-4. only textured blocks carry bytes (nothing is added where a change would show on a flat area), and
+   STEP_SCALE times the entry of the channel's JPEG quantisation table (`quantisation_table`) for that
+   coefficient, so that a JPEG save at the channel's quality or above moves no coefficient far enough to
+   flip its bit. Where the channel keeps more (quality 75, 90), the steps are smaller and a block carries
+   up to MAX_BYTES_PER_BLOCK bytes in more coefficients, as many as keep the stego image at
+   STEGO_TARGET_DB (predicted from the steps) or closer to the cover;
+4. a header (format version, the channel it was made for, bytes per block, the nonce: `Header`) sits in
+   HEADER_BLOCKS blocks that the key alone chooses (96, or 255 on a cover with few textured blocks),
+   written as for JPEG quality 50 with a Reed-Solomon code of 16 data bytes, so the revealer reads it
+   first with nothing but the key and learns from it how the rest is laid out; the order of the
+   payload's bytes and their QIM dither follow the key and the nonce, and the cipher authenticates the
+   header;
+5. only textured blocks carry bytes (nothing is added where a change would show on a flat area), and
    nothing is changed to make the revealer agree: the hider writes into every block whose largest
-   other AC coefficient (a probe) is at least EMBED_THRESHOLD quality-50 steps, the revealer reads only
-   blocks whose largest probe is at least READ_THRESHOLD on what it receives. A JPEG save at quality
-   50 or more rounds a probe to a multiple of s steps (s <= 1), so one it finds at READ_THRESHOLD or
-   more was at least 0.375 steps before (READ_THRESHOLD - s / 2, or s / 2 when s >= 0.75), which the
-   hider wrote into: every block read carries data, and the blocks written but not read are erasures
-   for the Reed-Solomon decoder, which corrects twice as many of those as errors. The probes keep the
-   cover's values, so the distribution of block textures is the cover's (`statistics`).
+   other AC coefficient (a probe) is at least EMBED_THRESHOLD steps of the layout's table, the revealer
+   reads only blocks whose largest probe is at least READ_THRESHOLD on what it receives. A JPEG save at
+   the layout's quality or above rounds a probe to a multiple of s steps (s <= 1), so one it finds at
+   READ_THRESHOLD or more was at least 0.375 steps before, which the hider wrote into: every block read
+   carries data, and the blocks written but not read are erasures for the Reed-Solomon decoder, which
+   corrects twice as many of those as errors. The probes keep the cover's values, so the distribution of
+   block textures is the cover's (`statistics`).
 
-The hider checks its own work: it saves the stego image as JPEG at qualities 50 and 75 and reveals it;
-if that fails it adds parity and tries again. The luma change is added equally to R, G and B, so the
-chroma a JPEG save subsamples is untouched.
+The hider checks its own work: it puts the stego image through its channel (JPEG at the design quality
+and halfway from it to 100) and reveals it; if that fails it adds parity and tries again. The luma change
+is added equally to R, G and B, so the chroma a JPEG save subsamples is untouched.
 
 What it does not survive: resizing and blurring (they erase the coefficients it writes), a crop that
-moves the 8x8 grid, and JPEG below quality 50. What it gives: on a lossless PNG it reveals the AVIF
-secret exactly, not better: the secret's quality is set by the cover's capacity.
+moves the 8x8 grid, and JPEG below the quality it was made for (50 at the lowest, the default).
 
-With a key (`keys.Key`), the key material is its memory-hard derivation (`Key.memory_hard`, scrypt), and
-the cipher's key, the order of the bytes and the QIM dither come from it, so without the key nothing
-decodes (`reveal` raises NothingRevealed): the Reed-Solomon decoding fails, and the cipher's tag would
-catch what got past it; a payload that decodes but fails authentication says so. Without a key they
-come from a fixed public key, so anyone can reveal (and so detect) an unkeyed stego image. The nonce
-sits inside the payload, so two stego images hidden with one key share no keystream, but, for one
-image size, they still share the order of the bytes and the dither (a header read with the key alone
-would let those follow the nonce too: docs/research-log.md). Stego images of format 1 (before the
-nonce: a keystream of the key alone and a 4-byte check) still reveal.
+With a key (`keys.Key`), the key material is its memory-hard derivation (`Key.memory_hard`, scrypt);
+without one, a fixed public key, so anyone can reveal (and so detect) an unkeyed stego image. Without
+the key nothing decodes (`reveal` raises NothingRevealed); a payload that decodes but fails
+authentication says so. Stego images of format 2 (a nonce inside the payload, the order and dither of
+the key alone, one byte per block at quality 50's steps) and format 1 (no nonce, a 4-byte check) still
+reveal.
 """
 
 from __future__ import annotations
@@ -47,6 +53,8 @@ import hashlib
 import io
 import os
 import struct
+from dataclasses import dataclass
+import dataclasses
 
 import numpy as np
 import reedsolo
@@ -54,52 +62,166 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from PIL import Image, features
 
-from pixinpix_tf import keys
-from pixinpix_tf.distortions import jpeg
-from pixinpix_tf.errors import ImageError, NothingRevealed
+from pixinpix_tf import channels, keys
+from pixinpix_tf.analysis import metrics
+from pixinpix_tf.errors import ConfigError, ImageError, NothingRevealed
 from pixinpix_tf.inference.tiling import fit_secret
 from pixinpix_tf.keys import Key
 from pixinpix_tf.methods.base import Method
 
 NAME = "dct-code"
-DESIGN_QUALITY = 50  # the lowest JPEG quality the hider checks that its stego survives
-CHECKED_QUALITIES = (DESIGN_QUALITY, 75)  # 75 too: its steps are half of 50's, where probes round up most
-STEP_SCALE = 2.5  # QIM step per coefficient, in units of JPEG's quality-50 quantisation table
+DESIGN_QUALITY = 50  # the lowest JPEG quality it can be made for, the default channel's, and the header's
+LOSSLESS_QUALITY = 95  # a stego image made for a lossless channel is laid out as for JPEG at this quality
+# QIM step per coefficient: STEP_SCALE entries of the layout's quantisation table (a JPEG save moves a
+# coefficient by up to half an entry, a quarter step is the margin) plus NOISE_STEP for what 8-bit rounding and
+# JPEG's colour conversion add (about 0.5 each way, at 3 sigma: 1.5, a quarter of 6).
+STEP_SCALE, NOISE_STEP = 2.0, 6.0
+MAX_BYTES_PER_BLOCK = 4
+# Writing passes, then at most CHANNEL_PASSES through the channel, until a pass leaves more than SETTLED of the
+# carriers the pass before it left wrong (`_embed`).
+EMBED_PASSES, CHANNEL_PASSES, SETTLED = 4, 20, 0.95
+TRIED = 3  # layouts the hider tries with random bytes before it picks one (`_plan`)
+STEGO_FLOOR_DB, SSIM_FLOOR = 37.5, 0.965  # what a stego image is kept at or above (predicted, then measured)
 PUBLIC_KEY = b"pixinpix dct-code public key"
 SECRET_SCALES = (1.0, 0.75, 0.5, 0.35, 0.25, 0.18, 0.125)  # sides the secret may be compressed at, largest first
-PARITY = tuple(range(32, 241, 16))  # Reed-Solomon parity bytes per 255-byte codeword the hider may use
+PARITY = tuple(range(16, 253, 4))  # Reed-Solomon parity bytes per 255-byte codeword the hider may use
+FORMAT_2_PARITY = tuple(range(32, 241, 16))  # those of formats 1 and 2
 AVIF_SPEED = 6
-BYTES_PER_BLOCK = 1  # bytes each textured 8x8 block carries, one bit per coefficient
-# Largest probe, in quality-50 steps, of the blocks the hider writes into and of those the revealer reads
-# (module docstring, 4: 0.375 plus a margin for 8-bit rounding); format 1 settled its blocks clear of
+# Largest probe, in steps of the layout's table, of the blocks the hider writes into and of those the revealer
+# reads (module docstring, 5: 0.375 plus a margin for 8-bit rounding); format 1 settled its blocks clear of
 # FORMAT_1_THRESHOLD and read that.
 EMBED_THRESHOLD, READ_THRESHOLD, FORMAT_1_THRESHOLD = 0.40, 0.75, 0.48
-ERROR_MARGIN = 8  # parity bytes per codeword kept for errors beyond the flat blocks' erasures
-# Format 1 (no longer written, still revealed): length of the AVIF and a 4-byte check (SHAKE-256 of the key
-# material and the AVIF), XORed with a keystream of the key alone.
-_HEADER_V1 = struct.Struct(">I4s")
-# Format 2: version, a random per-image nonce and the AVIF's length (the cipher's associated data), then the
-# AVIF encrypted and authenticated by ChaCha20-Poly1305 under a key of the key material and the nonce.
-VERSION = 2
-_HEADER_V2 = struct.Struct(">B12sI")
+GAP_MARGIN = 0.05  # beyond the rounding of a probe, for 8-bit rounding and colour conversion (`Layout.gap`)
+ERROR_MARGIN = 4  # parity bytes per codeword kept beyond what the hider's trial needs (format 2: its erasures)
+MAX_LEVEL = 14  # the highest texture level (`Layout`) a layout may take
+# The blocks the header may take (at most an eighth of a small image's), the fewest first: the hider takes the
+# fewest of which HEADER_READ are read on the cover, the revealer tries each.
+HEADER_BLOCKS, HEADER_READ = (96, 255), 32
+VERSION = 3
+_LENGTH = struct.Struct(">I")
 _TAG = 16  # Poly1305's tag
-_OVERHEAD = _HEADER_V2.size + _TAG
+_OVERHEAD = _LENGTH.size + _TAG
+# Format 2 (still revealed): version, nonce and length, then the AVIF encrypted under the key material and nonce.
+_HEADER_V2 = struct.Struct(">B12sI")
+# Format 1 (still revealed): length of the AVIF and a 4-byte check, XORed with a keystream of the key alone.
+_HEADER_V1 = struct.Struct(">I4s")
+CHANNEL_KINDS = ("jpeg", "png")  # the header's channel byte
 
 # JPEG's luminance quantisation table at quality 50 (ITU-T T.81, Annex K), row-major.
 JPEG_LUMA_Q50 = np.array([
     16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
     14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
     49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99], np.float64).reshape(8, 8)
-# The 8 * BYTES_PER_BLOCK coefficients that carry bytes: the AC ones JPEG quantises most finely.
-CARRIERS = sorted(((u, v) for u in range(8) for v in range(8) if u or v),
-                  key=lambda p: (JPEG_LUMA_Q50[p], p[0] + p[1]))[: 8 * BYTES_PER_BLOCK]
-_ROWS, _COLS = np.array(CARRIERS).T
+# The AC coefficients in the order they carry bytes: those JPEG quantises most finely first.
+CARRIER_ORDER = sorted(((u, v) for u in range(8) for v in range(8) if u or v),
+                       key=lambda p: (JPEG_LUMA_Q50[p], p[0] + p[1]))
 _PROBES = np.ones((8, 8), bool)  # the AC coefficients that say whether a block is textured
 _PROBES[0, 0] = False
-_PROBES[_ROWS, _COLS] = False
+_PROBES[tuple(np.array(CARRIER_ORDER[:8]).T)] = False
 _DCT = np.sqrt(2 / 8) * np.cos(np.pi * (2 * np.arange(8)[None] + 1) * np.arange(8)[:, None] / 16)
 _DCT[0] /= np.sqrt(2)
 _LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def quantisation_table(quality: int) -> np.ndarray:
+    """libjpeg's (and Pillow's) luminance table at `quality` (1..100): Annex K's, scaled."""
+    scale = 5000 / quality if quality < 50 else 200 - 2 * quality
+    return np.clip(np.floor((JPEG_LUMA_Q50 * scale + 50) / 100), 1, 255)
+
+
+class Layout:
+    """How bytes sit in a block: 8 * `per_block` carriers (the first of CARRIER_ORDER) with QIM steps of
+    STEP_SCALE times `quality`'s table plus NOISE_STEP, and which blocks carry them: those whose texture
+    (the largest AC coefficient but the 8 of lowest frequency, which a smooth gradient has, in quality-50
+    steps) is at least EMBED_THRESHOLD + `level` / 4 (level -1: 0.15, where a save at quality 65 or more
+    rounds what is below to 0)."""
+
+    def __init__(self, quality: int, per_block: int = 1, level: int = 0):
+        self.quality, self.per_block, self.level = quality, per_block, level
+        self.table = quantisation_table(quality)
+        self.rows, self.cols = np.array(CARRIER_ORDER[: 8 * per_block]).T
+        self.steps = STEP_SCALE * self.table[self.rows, self.cols] + NOISE_STEP
+        # how far above the written blocks' texture the revealer reads: a save at `quality` rounds a probe by
+        # half its step, `ratio` quality-50 steps at most; below quality 65, whole steps (module docstring, 5)
+        ratio = (self.table / JPEG_LUMA_Q50)[_PROBES].max()
+        self.gap = READ_THRESHOLD - EMBED_THRESHOLD if quality < 65 else ratio / 2 + GAP_MARGIN
+
+    @staticmethod
+    def levels(quality: int) -> range:
+        """The levels a layout at `quality` may take: a JPEG save at quality 65 or more rounds a texture by
+        at most 0.35 steps, so any from -1; below, by up to half a step: whole steps only (module docstring, 5)."""
+        return range(-1, MAX_LEVEL + 1) if quality >= 65 else range(0, MAX_LEVEL + 1, 4)
+
+    @staticmethod
+    def texture(coefficients: np.ndarray) -> np.ndarray:
+        """(blocks,): each block's largest probe coefficient in quality-50 steps (flat blocks: near 0)."""
+        return (np.abs(coefficients.reshape(-1, 8, 8) / JPEG_LUMA_Q50) * _PROBES).max(axis=(-1, -2))
+
+    def written(self, coefficients: np.ndarray) -> np.ndarray:
+        """(blocks,) bool: the blocks the hider writes into."""
+        return self.texture(coefficients) >= EMBED_THRESHOLD + self.level / 4
+
+    def read(self, coefficients: np.ndarray) -> np.ndarray:
+        """(blocks,) bool: the blocks the revealer reads, `gap` above those."""
+        return self.texture(coefficients) >= EMBED_THRESHOLD + self.level / 4 + self.gap
+
+    def predicted(self, coefficients: np.ndarray, written: np.ndarray) -> tuple[float, float]:
+        """(PSNR, SSIM) the stego image is predicted at when the blocks `written` (bool) carry bytes: QIM
+        moves each carrier uniformly within half a step, a change of variance n in a block of variance v
+        costs SSIM's structure term about n / (2 v + n + C2)."""
+        noise = np.sum(self.steps ** 2) / 12 / 64
+        variance = np.sum(coefficients.reshape(-1, 64)[:, 1:] ** 2, axis=1) / 64
+        mse = np.mean(written) * noise
+        ssim = 1 - np.mean(written * noise / (2 * variance + noise + (0.03 * 255) ** 2))
+        return 10 * np.log10(255**2 / max(mse, 1e-9)), float(ssim)
+
+
+HEADER_LAYOUT = Layout(DESIGN_QUALITY)  # the header's
+FORMAT_2_LAYOUT = Layout(DESIGN_QUALITY)  # formats 1 and 2's whole layout, whose
+FORMAT_2_LAYOUT.steps = 2.5 * FORMAT_2_LAYOUT.table[FORMAT_2_LAYOUT.rows, FORMAT_2_LAYOUT.cols]  # steps were these
+
+
+@dataclass(frozen=True)
+class Header:
+    """What the revealer reads first, with the key alone: how the rest is laid out and coded."""
+
+    channel: str  # `jpeg` or `png` (CHANNEL_KINDS): what the stego image was made for
+    layout: Layout  # its quality, bytes per block and texture level
+    parity: int  # Reed-Solomon parity bytes per codeword (one of PARITY)
+    nonce: bytes
+    version: int = VERSION
+
+    # version, channel | parity, quality, bytes per block | level, nonce
+    FORMAT = struct.Struct(">BBBB12s")
+
+    def pack(self) -> bytes:
+        return self.FORMAT.pack(self.version, CHANNEL_KINDS.index(self.channel) | PARITY.index(self.parity) << 2,
+                                self.layout.quality, self.layout.per_block << 4 | self.layout.level + 1, self.nonce)
+
+    @classmethod
+    def unpack(cls, data: bytes) -> "Header | None":
+        version, coding, quality, packed, nonce = cls.FORMAT.unpack(data)
+        kind, parity, per_block, level = coding & 3, coding >> 2, packed >> 4, (packed & 15) - 1
+        valid = (version == VERSION and kind < len(CHANNEL_KINDS) and parity < len(PARITY)
+                 and DESIGN_QUALITY <= quality <= 100 and 1 <= per_block <= MAX_BYTES_PER_BLOCK
+                 and level in Layout.levels(quality))
+        return cls(CHANNEL_KINDS[kind], Layout(quality, per_block, level), PARITY[parity], nonce) if valid else None
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Header) and self.pack() == other.pack()
+
+
+class Slots:
+    """Where each byte goes: the flat block indices `blocks`, `layout.per_block` byte slots each, in an
+    order and with a QIM dither drawn from `seed` (PCG64, whose raw stream is fixed across NumPy versions;
+    not cryptographic: the cipher is)."""
+
+    def __init__(self, seed: bytes, blocks: np.ndarray, layout: Layout):
+        self.blocks, self.layout = blocks, layout
+        count = len(blocks) * layout.per_block
+        bits = np.random.PCG64(int.from_bytes(seed[:16], "big"))
+        self.order = np.argsort(bits.random_raw(count), kind="stable")  # payload byte i -> slot order[i]
+        self.dither = ((bits.random_raw((count, 8)) >> 11) / 2.0**53).reshape(len(blocks), -1)  # [0, 1) steps
 
 
 class DctCode(Method):
@@ -115,34 +237,42 @@ class DctCode(Method):
               "web": "the page runs a network's ONNX image graphs; dct-code runs in Python only "
                      "(pixinpix hide / reveal)"}
 
-    def hide(self, cover: np.ndarray, secret: np.ndarray, key: Key | None = None, progress=None) -> np.ndarray:
-        """The uint8 stego image of `cover`'s size carrying `secret` (uint8 RGB, stretched to the cover's size).
+    def hide(self, cover: np.ndarray, secret: np.ndarray, key: Key | None = None, progress=None,
+             channel=None) -> np.ndarray:
+        """The uint8 stego image of `cover`'s size carrying `secret` (uint8 RGB, stretched to the cover's size)
+        through `channel` (a `channels` spelling: `png` or `jpeg:Q`, Q >= 50; None: jpeg:50).
 
         Raises ImageError when the cover has too few textured blocks to carry even the smallest secret."""
         _check_avif()
-        key = keys.as_key(key)
-        slots = _Slots(np.shape(cover), key, VERSION)
+        made_for = design_channel(channel)
+        cover = np.asarray(cover, np.uint8)
+        _Frame.check_shape(cover.shape)
         if secret.shape[:2] != cover.shape[:2]:
             secret = fit_secret(secret, *cover.shape[:2])
-        cover = np.asarray(cover, np.uint8)
-        largest = _largest_probe(_coefficients(cover))
-        written, read = largest >= EMBED_THRESHOLD, largest >= READ_THRESHOLD
-        for parity in _parities(read):
-            room = _sizes(len(slots.order), parity)[0] - _OVERHEAD
-            avif = _compress(secret, room) if room > 0 else None
-            if avif is None:
-                break  # more parity leaves even less room
-            stego = _embed(cover, _encode(avif, room, parity, slots), slots, written)
-            if all(_decodes(jpeg(stego[None], 100 - quality)[0], slots, parity) for quality in CHECKED_QUALITIES):
-                return stego
+        coefficients = _coefficients(cover)
+        frame = _frame_for(coefficients, cover.shape, _material(keys.as_key(key), VERSION))
+        for quality, checks in _contracts(made_for):
+            header, needed = _plan(cover, coefficients, frame, made_for, quality, checks)
+            body = frame.body(header)
+            for parity in (p for p in PARITY if p >= needed):
+                header = dataclasses.replace(header, parity=parity)
+                room = _sizes(len(body.order), parity)[0] - _OVERHEAD
+                avif = _compress(secret, room) if room > 0 else None
+                if avif is None:
+                    break  # more parity leaves even less room
+                data = _encode(_seal(avif, room, header, frame.cipher_key(header.nonce)), parity, len(body.order))
+                stego = _embed_frame(cover, coefficients, frame, header, data, checks)
+                if all(_decodes(image, frame, header, data) for image in _through(stego, checks)):
+                    return stego
+        read = header.layout.read(coefficients)[body.blocks]
         raise ImageError(f"the cover has too few textured 8x8 blocks ({int(read.sum())} of {read.size}) to "
-                         "carry a secret that survives JPEG: use a more detailed or larger cover")
+                         f"carry a secret that survives {made_for}: use a more detailed or larger cover")
 
     def statistics(self, image: np.ndarray) -> dict[str, float]:
         """The share of 8x8 blocks whose largest probe lies in (0.2, 0.9) quality-50 steps: format 1's
         settling emptied that band (0.26 in Kodak and CBSD68 covers, 0.001 in its stego images); the
         hider now leaves the probes as they were."""
-        largest = _largest_probe(_coefficients(np.asarray(image, np.uint8)))
+        largest = FORMAT_2_LAYOUT.texture(_coefficients(np.asarray(image, np.uint8)))
         return {"settled band share": float(np.mean((largest > 0.2) & (largest < 0.9)))}
 
     def reveal(self, stego: np.ndarray, key: Key | None = None) -> np.ndarray:
@@ -151,19 +281,14 @@ class DctCode(Method):
         _check_avif()
         key = keys.as_key(key)
         stego = np.asarray(stego, np.uint8)
-        largest = _largest_probe(_coefficients(stego))
-        payload = None
-        # format 2 reads blocks at READ_THRESHOLD, laid out by the key's scrypt material; format 1 (settled)
-        # read FORMAT_1_THRESHOLD, laid out by its PBKDF2 material (the same public material without a key)
-        for version, threshold in ((VERSION, READ_THRESHOLD), (1, FORMAT_1_THRESHOLD)):
-            likely = _parities(largest >= threshold)  # what the hider tried first, first
-            parities = likely + tuple(p for p in reversed(PARITY) if p not in likely)
-            slots = _Slots(np.shape(stego), key, version)
-            if (payload := _payload(stego, slots, parities, threshold)) is not None:
-                break
+        _Frame.check_shape(stego.shape)
+        coefficients = _coefficients(stego)
+        payload = _reveal_v3(coefficients, stego.shape, key)
+        if payload is None:
+            payload = _reveal_v2_v1(coefficients, stego.shape, key)
         nothing = NothingRevealed("nothing decodes: the image holds no dct-code secret, the key differs, or it was "
-                                  "changed beyond what the code corrects (resized, cropped, JPEG below quality "
-                                  f"{DESIGN_QUALITY})")
+                                  "changed beyond what the code corrects (resized, cropped, JPEG below the quality "
+                                  "it was made for)")
         if payload is None:
             raise nothing
         try:  # the check holds for the public key's payloads too, so anyone can forge one: trust nothing
@@ -174,6 +299,180 @@ class DctCode(Method):
         except (OSError, ValueError, Image.DecompressionBombError):
             raise nothing from None
 
+    def capacity(self, cover: np.ndarray, secret: np.ndarray | None = None, channel=None):
+        """The AVIF bytes `cover` carries through `channel` (as `hide` takes it; 0: it would refuse the
+        cover) and, given a `secret`, that secret as it would reveal (`base.Method.capacity`)."""
+        room = self._room(cover, channel)
+        if secret is None:
+            return room
+        avif = _compress(fit_secret(secret, *np.shape(cover)[:2]), room) if room > 0 else None
+        if avif is None:
+            return room, None
+        with Image.open(io.BytesIO(avif)) as image:
+            return room, np.asarray(image.convert("RGB").resize(np.shape(cover)[1::-1], Image.BICUBIC))
+
+    def _room(self, cover: np.ndarray, channel=None) -> int:
+        made_for = design_channel(channel)
+        cover = np.asarray(cover, np.uint8)
+        _Frame.check_shape(cover.shape)
+        coefficients = _coefficients(cover)
+        frame = _frame_for(coefficients, cover.shape, _material(None, VERSION))
+        for quality, checks in _contracts(made_for):
+            header, needed = _plan(cover, coefficients, frame, made_for, quality, checks)
+            parity = next((p for p in PARITY if p >= needed), None)
+            slots = len(frame.body_blocks) * header.layout.per_block
+            if parity is not None and (room := _sizes(slots, parity)[0] - _OVERHEAD) > 0:
+                return room
+        return 0
+
+
+def design_channel(channel) -> str:
+    """`png` or `jpeg:Q` (Q from DESIGN_QUALITY to 100): what dct-code lays a stego image out for to survive
+    `channel` (None: jpeg:DESIGN_QUALITY); ConfigError for a channel it does not survive."""
+    if channel is None:
+        return f"jpeg:{DESIGN_QUALITY}"
+    parsed = channels.parse(channel)
+    if parsed.lossless:
+        return "png"
+    quality = parsed.lowest_jpeg_quality
+    if any(step.kind not in ("png", "jpeg") for step in parsed.steps) or quality < DESIGN_QUALITY:
+        raise ConfigError(f"dct-code survives png and jpeg:Q for Q >= {DESIGN_QUALITY}, not {parsed}")
+    return f"jpeg:{quality}"
+
+
+def _quality(made_for: str) -> int:
+    return LOSSLESS_QUALITY if made_for == "png" else min(int(made_for.split(":")[1]), LOSSLESS_QUALITY)
+
+
+def _contracts(made_for: str) -> list[tuple[int, list]]:
+    """(layout quality, the channels the hider checks its stego image through: uint8 image -> what arrives)
+    in the order it tries them: the design quality's layout through JPEG at the design quality and halfway
+    from it to 100 (where probes round up most); then, for a cover whose JPEG clips at black and white (text,
+    line art: the carriers corrected for one quality are wrong at another), through the design quality alone,
+    and then with quality 50's coarser steps. For png, the lossless layout and no channel."""
+    if made_for == "png":
+        return [(LOSSLESS_QUALITY, [])]
+    quality = int(made_for.split(":")[1])
+    both = [channels.parse(f"jpeg:{q}").apply for q in (quality, (quality + 100) // 2)]
+    fallbacks = [(DESIGN_QUALITY, both[:1])] if _quality(made_for) > DESIGN_QUALITY else []
+    return [(_quality(made_for), both), (_quality(made_for), both[:1])] + fallbacks
+
+
+def _through(stego: np.ndarray, checks: list) -> list[np.ndarray]:
+    """The stego image as the hider's self-check receives it through `checks` (`_contracts`)."""
+    return [check(stego) for check in checks] or [stego]
+
+
+def _plan(cover: np.ndarray, coefficients: np.ndarray, frame: _Frame, made_for: str, quality: int,
+          checks: list) -> tuple[Header, int]:
+    """The header (with a fresh nonce) whose layout carries the most bytes through the channel, and the parity
+    its codewords need there. Each number of bytes per block starts at the lowest texture level predicted to
+    keep the stego image at STEGO_FLOOR_DB and SSIM_FLOOR (`Layout.predicted`, which is optimistic); the TRIED
+    most promising (by the bytes left after the parity of their erasures) are tried with random bytes: the
+    level is raised while the stego image falls below the floors, and the layout scored by the bytes left at
+    the parity the trial needs (`_needed_parity`). The gentlest layout is the last resort."""
+    nonce, blocks, kind = os.urandom(12), frame.body_blocks, made_for.split(":")[0]
+    levels = list(Layout.levels(quality))
+
+    def trial(layout: Layout) -> tuple[bool, Header, int, int]:
+        """(whether the stego image keeps the floors, the header, the parity it needs, the bytes it leaves)."""
+        header = Header(kind, layout, PARITY[0], nonce)
+        body = frame.body(header)
+        data = np.random.default_rng(0).integers(0, 256, len(body.order), dtype=np.uint8)
+        stego = _embed_frame(cover, coefficients, frame, header, data, checks)
+        close = metrics.psnr(cover, stego)[0] >= STEGO_FLOOR_DB and metrics.ssim(cover, stego)[0] >= SSIM_FLOOR
+        needed = _needed_parity(stego, data, body, checks)
+        parity = next((p for p in PARITY if p >= needed), None)
+        return close, header, needed, -1 if parity is None else _sizes(len(body.order), parity)[0] - _OVERHEAD
+
+    starts = []
+    for per_block in range(1, MAX_BYTES_PER_BLOCK + 1):
+        layouts = [Layout(quality, per_block, level) for level in levels]
+        fitting = [layout for layout in layouts if _predicted_fits(layout, coefficients, blocks)]
+        if fitting:
+            starts.append((_erasure_room(fitting[0], coefficients, blocks), layouts[layouts.index(fitting[0]):]))
+    best = (False, None, PARITY[-1] + 1, -1)
+    for _, layouts in sorted(starts, key=lambda start: -start[0])[:TRIED]:
+        for layout in layouts:
+            if (result := trial(layout))[0]:
+                best = max(best, result, key=lambda outcome: outcome[3])
+                break
+    if best[3] < 0:
+        best = trial(Layout(quality, 1, levels[-1]))
+    return best[1], best[2]
+
+
+def _erasure_room(layout: Layout, coefficients: np.ndarray, blocks: np.ndarray) -> int:
+    """The bytes `layout` would carry in `blocks` if the blocks it does not read were its only loss."""
+    parities = _parities(layout.read(coefficients)[blocks])
+    return _sizes(len(blocks) * layout.per_block, parities[0])[0] if parities else 0
+
+
+def _predicted_fits(layout: Layout, coefficients: np.ndarray, blocks: np.ndarray) -> bool:
+    psnr, ssim = layout.predicted(coefficients.reshape(-1, 8, 8)[blocks], layout.written(coefficients)[blocks])
+    return psnr >= STEGO_FLOOR_DB and ssim >= SSIM_FLOOR
+
+
+def _embed_frame(cover: np.ndarray, coefficients: np.ndarray, frame: _Frame, header: Header,
+                 data: np.ndarray, checks: list) -> np.ndarray:
+    """`cover` (of DCT `coefficients`) carrying `header` in the header's blocks and `data` (coded bytes, one per
+    body slot) in the body's, each where its layout writes, corrected through `checks` (`_contracts`)."""
+    body = frame.body(header)
+    coded_header = np.frombuffer(bytes(frame.header_codec.encode(header.pack())), np.uint8)
+    return _embed(cover, [(frame.header, coded_header, HEADER_LAYOUT.written(coefficients)[frame.header.blocks]),
+                          (body, data, header.layout.written(coefficients)[body.blocks])],
+                  through=checks)
+
+
+def _material(key: Key | None, version: int) -> bytes:
+    """32 bytes everything is derived from: scrypt of the key (format 1: PBKDF2), or the public key's hash."""
+    if key is None:
+        return hashlib.sha256(PUBLIC_KEY).digest()
+    return key.memory_hard(b"dct-code") if version >= 2 else key.material(b"dct-code")
+
+
+def _derive(material: bytes, label: bytes) -> bytes:
+    return hashlib.sha256(material + label).digest()
+
+
+class _Frame:
+    """Format 3's layout of one image size under one key: the header's blocks and slots (of the key
+    alone), the body's blocks, and the body's slots and cipher key once the header's nonce is known."""
+
+    def __init__(self, shape: tuple[int, ...], material: bytes, size: int = HEADER_BLOCKS[-1]):
+        self.check_shape(shape)
+        self.material = material
+        count = (shape[0] // 8) * (shape[1] // 8)
+        chosen = np.random.PCG64(int.from_bytes(_derive(material, b"header blocks")[:16], "big"))
+        permutation = np.argsort(chosen.random_raw(count), kind="stable")
+        size = int(min(size, max(Header.FORMAT.size * 2, count // 8)))
+        self.header = Slots(_derive(material, b"header"), permutation[:size], HEADER_LAYOUT)
+        self.header_codec = reedsolo.RSCodec(size - Header.FORMAT.size)
+        self.body_blocks = np.sort(permutation[size:])
+
+    @staticmethod
+    def check_shape(shape: tuple[int, ...]) -> None:
+        if len(shape) != 3 or shape[2] != 3 or shape[0] < 64 or shape[1] < 64:
+            raise ImageError(f"dct-code hides in RGB images of at least 64x64, got shape {tuple(shape)}")
+
+    def body(self, header: Header) -> Slots:
+        return Slots(_derive(self.material, b"body" + header.nonce), self.body_blocks, header.layout)
+
+    def cipher_key(self, nonce: bytes) -> bytes:
+        return _derive(self.material, b"cipher" + nonce)
+
+
+def _frames(shape: tuple[int, ...], material: bytes) -> list[_Frame]:
+    """The frames of each header size (HEADER_BLOCKS), the fewest blocks first."""
+    return [_Frame(shape, material, size) for size in HEADER_BLOCKS]
+
+
+def _frame_for(cover_coefficients: np.ndarray, shape: tuple[int, ...], material: bytes) -> _Frame:
+    """The frame whose header takes the fewest blocks of which HEADER_READ are read on the cover."""
+    frames = _frames(shape, material)
+    read = HEADER_LAYOUT.read(cover_coefficients)
+    return next((frame for frame in frames if read[frame.header.blocks].sum() >= HEADER_READ), frames[-1])
+
 
 def _check_avif() -> None:
     if not features.check("avif"):
@@ -181,69 +480,115 @@ def _check_avif() -> None:
                          "pip install -U pillow (11.3 or later)")
 
 
+def _needed_parity(stego: np.ndarray, trial: np.ndarray, body: Slots, checks: list) -> int:
+    """The Reed-Solomon parity a codeword needs through the channel: `stego` carries the random bytes `trial`
+    as the payload will be carried, and the worst codeword's cost after the channel (`_through`, `_worst`),
+    with ERROR_MARGIN, is the answer (the self-check adds parity if it needs more)."""
+    return max(_worst(_coefficients(image), body, trial) for image in _through(stego, checks)) + ERROR_MARGIN
+
+
+def _worst(coefficients: np.ndarray, slots: Slots, coded: np.ndarray, length: int | None = None) -> int:
+    """The largest erasures + 2 x errors of a 255-byte codeword among the first `length` (all) of the `coded`
+    bytes (in payload order) that `slots` should carry, as read from `coefficients`: a Reed-Solomon codeword
+    with `parity` bytes decodes to what was written exactly when this is at most `parity`."""
+    length = len(coded) if length is None else length
+    read = np.repeat(slots.layout.read(coefficients)[slots.blocks], slots.layout.per_block)[slots.order][:length]
+    cost = np.where(read, 2 * (_read(coefficients, slots)[slots.order][:length] != coded[:length]), 1)
+    return int(np.add.reduceat(cost, np.arange(0, length, 255)).max())
+
+
 def _parities(read: np.ndarray) -> tuple[int, ...]:
     """The parities the hider tries, in order: those that can restore the erasures of the blocks not
     `read` (bool, per block), with ERROR_MARGIN to spare."""
     erased = 1 - read.mean()
-    return tuple(parity for parity in PARITY if erased * 255 + ERROR_MARGIN <= parity)
+    return tuple(parity for parity in FORMAT_2_PARITY if erased * 255 + ERROR_MARGIN <= parity)
 
 
-def _decodes(image: np.ndarray, slots: "_Slots", parity: int) -> bool:
-    """Whether `image` gives back the payload at `parity` (the hider's self-check)."""
+def _likely_first(read: np.ndarray) -> tuple[int, ...]:
+    """Every parity, those the hider tried first (for blocks `read` on what the revealer receives) first."""
+    likely = _parities(read)
+    return likely + tuple(p for p in reversed(FORMAT_2_PARITY) if p not in likely)
+
+
+def _read_header(coefficients: np.ndarray, frame: _Frame) -> Header | None:
+    """The header the key's header blocks carry, or None."""
+    read = HEADER_LAYOUT.read(coefficients)[frame.header.blocks]
+    carried = _read(coefficients, frame.header)[frame.header.order]
+    erased = np.flatnonzero(~read[frame.header.order])
+    if len(erased) > frame.header_codec.nsym:
+        return None
     try:
-        return _payload(image, slots, (parity,)) is not None
-    except NothingRevealed:  # decoded to the wrong bytes: more parity is needed
+        data = frame.header_codec.decode(bytearray(carried.tobytes()), erase_pos=[int(i) for i in erased])[0]
+    except reedsolo.ReedSolomonError:
+        return None
+    return Header.unpack(bytes(data))
+
+
+def _decodes(image: np.ndarray, frame: _Frame, header: Header, coded: np.ndarray) -> bool:
+    """Whether `image` gives back the header and the payload, whose coded bytes are `coded` (the hider's
+    self-check): whether every codeword's erasures and errors are within its parity (`_worst`), which is
+    when Reed-Solomon decoding restores exactly what was written."""
+    coefficients = _coefficients(image)
+    coded_header = np.frombuffer(bytes(frame.header_codec.encode(header.pack())), np.uint8)
+    if _worst(coefficients, frame.header, coded_header) > frame.header_codec.nsym:
         return False
+    return _worst(coefficients, frame.body(header), coded, _sizes(len(coded), header.parity)[1]) <= header.parity
 
 
-def _payload(stego: np.ndarray, slots: "_Slots", parities: tuple[int, ...],
-             threshold: float = READ_THRESHOLD) -> bytes | None:
-    """The AVIF bytes `stego` carries, reading the blocks whose largest probe is at least `threshold` and
-    trying each Reed-Solomon parity in turn; None if none decodes. NothingRevealed if the error correction
-    succeeds but the payload fails authentication."""
-    coefficients = _coefficients(stego)
+def _headers(coefficients: np.ndarray, shape: tuple[int, ...], key: Key | None) -> list[tuple[_Frame, Header]]:
+    """(frame, header) for each header size whose header decodes under `key`."""
+    found = [(frame, _read_header(coefficients, frame)) for frame in _frames(shape, _material(key, VERSION))]
+    return [(frame, header) for frame, header in found if header is not None]
+
+
+def _reveal_v3(coefficients: np.ndarray, shape: tuple[int, ...], key: Key | None) -> bytes | None:
+    """The payload of a format-3 stego image (its header tried at each size), or None."""
+    for frame, header in _headers(coefficients, shape, key):
+        if (payload := _body_payload(coefficients, frame, header)) is not None:
+            return payload
+    return None
+
+
+def _body_payload(coefficients: np.ndarray, frame: _Frame, header: Header) -> bytes | None:
+    body = frame.body(header)
+    read = header.layout.read(coefficients)[body.blocks]
+    cipher_key = frame.cipher_key(header.nonce)
+    return _payload(coefficients, body, read, (header.parity,), lambda plain: _unseal(plain, header, cipher_key))
+
+
+def _reveal_v2_v1(coefficients: np.ndarray, shape: tuple[int, ...], key: Key | None) -> bytes | None:
+    """The payload of a format-2 or format-1 stego image (one byte per block at quality 50's steps, in an
+    order of the key alone; format 1 read its settled blocks at FORMAT_1_THRESHOLD), or None."""
+    blocks = np.arange((shape[0] // 8) * (shape[1] // 8))
+    texture = FORMAT_2_LAYOUT.texture(coefficients)
+    for version, threshold in ((2, READ_THRESHOLD), (1, FORMAT_1_THRESHOLD)):
+        material = _material(key, version)
+        slots = Slots(material, blocks, FORMAT_2_LAYOUT)
+        read = texture >= threshold
+        if (payload := _payload(coefficients, slots, read, _likely_first(read),
+                                lambda plain: _unseal_v2_v1(plain, material))) is not None:
+            return payload
+    return None
+
+
+def _payload(coefficients: np.ndarray, slots: Slots, read: np.ndarray, parities: tuple[int, ...],
+             open_frame) -> bytes | None:
+    """What `open_frame` makes of the bytes `slots` carry, reading the blocks `read` (bool per slot block,
+    the others erased) and trying each Reed-Solomon parity in turn; None if none decodes. NothingRevealed
+    if the error correction succeeds but the payload fails authentication."""
     carried = _read(coefficients, slots)[slots.order]
-    read = _largest_probe(coefficients) >= threshold
-    erased = np.flatnonzero(~np.repeat(read.reshape(-1), BYTES_PER_BLOCK)[slots.order])
+    erased = np.flatnonzero(~np.repeat(read, slots.layout.per_block)[slots.order])
     tampered = None
     for parity in parities:
         try:
-            if (payload := _decode(carried, erased, parity, slots)) is not None:
+            plain = _decode(carried, erased, parity)
+            if plain is not None and (payload := open_frame(plain)) is not None:
                 return payload
         except NothingRevealed as err:  # another parity may still decode: say so only if none does
             tampered = err
     if tampered is not None:
         raise tampered
     return None
-
-
-class _Slots:
-    """Where each payload byte goes and the key material, for one image size and key."""
-
-    def __init__(self, shape: tuple[int, ...], key: Key | None, version: int = VERSION):
-        if len(shape) != 3 or shape[2] != 3 or shape[0] < 64 or shape[1] < 64:
-            raise ImageError(f"dct-code hides in RGB images of at least 64x64, got shape {tuple(shape)}")
-        self.blocks = (shape[0] // 8, shape[1] // 8)
-        count = self.blocks[0] * self.blocks[1] * BYTES_PER_BLOCK
-        if key is None:
-            self.key_material = hashlib.sha256(PUBLIC_KEY).digest()
-        else:  # format 2 derives everything from the memory-hard key (keys.Key.memory_hard)
-            self.key_material = key.memory_hard(b"dct-code") if version >= 2 else key.material(b"dct-code")
-        # PCG64's raw stream is fixed across NumPy versions; it is not cryptographic (the keystream is).
-        bits = np.random.PCG64(int.from_bytes(self.key_material[:16], "big"))
-        self.order = np.argsort(bits.random_raw(count), kind="stable")  # payload byte i -> slot order[i]
-        self.dither = (bits.random_raw((count, 8)) >> 11) / 2.0**53  # uniform [0, 1), in QIM steps
-        self.dither = self.dither.reshape(self.blocks + (len(CARRIERS),))
-
-    def cipher_key(self, nonce: bytes) -> bytes:
-        """Format 2's per-image cipher key: SHA-256 of the key material and the image's nonce."""
-        return hashlib.sha256(self.key_material + b"cipher" + nonce).digest()
-
-    def keystream(self, size: int) -> np.ndarray:
-        return np.frombuffer(hashlib.shake_256(self.key_material + b"stream").digest(size), np.uint8)
-
-    def check(self, data: bytes) -> bytes:
-        return hashlib.shake_256(self.key_material + b"check" + data).digest(4)
 
 
 def _blocks(luma: np.ndarray) -> np.ndarray:
@@ -264,35 +609,53 @@ def _add_luma(image: np.ndarray, change: np.ndarray) -> np.ndarray:
     return np.clip(np.round(image + pixels[..., None]), 0, 255).astype(np.uint8)
 
 
-def _largest_probe(coefficients: np.ndarray) -> np.ndarray:
-    """(h, w): each block's largest probe coefficient, in quality-50 steps (its texture)."""
-    return (np.abs(coefficients / JPEG_LUMA_Q50) * _PROBES).max(axis=(-1, -2))
+def _embed(cover: np.ndarray, parts: list[tuple[Slots, np.ndarray, np.ndarray]], through=()) -> np.ndarray:
+    """`cover` with, for each (slots, data, written) of `parts`, byte data[i] written into slot
+    slots.order[i] where that slot's block is `written` (bool per block of slots.blocks). `through`: the
+    channel (uint8 image -> what arrives); for up to CHANNEL_PASSES, every carrier whose bit arrives wrong is
+    moved by what it lacked, so the channel's own rounding and clipping (JPEG's ringing clips at black and
+    white on line art and text) carry the bit."""
+    targets = []
+    for slots, data, written in parts:
+        per_slot = np.zeros(len(slots.order), np.uint8)
+        per_slot[slots.order] = data
+        bits = np.unpackbits(per_slot[:, None], axis=1).reshape(len(slots.blocks), -1)
+        targets.append((slots, bits, (slots.dither + bits / 2) * slots.layout.steps, written[:, None]))
 
+    def corrected(stego: np.ndarray, arrived: np.ndarray, all_bits: bool) -> tuple[np.ndarray, int]:
+        """`stego` with the carriers of `arrived` (its coefficients, or those of what the channel delivers)
+        moved to their lattice points (all, or those whose bit is wrong), and how many moved."""
+        change, moved = np.zeros((arrived.shape[0] * arrived.shape[1], 8, 8)), 0
+        for slots, bits, offset, written in targets:
+            layout = slots.layout
+            current = arrived.reshape(-1, 8, 8)[slots.blocks][:, layout.rows, layout.cols]
+            wanted = np.round((current - offset) / layout.steps) * layout.steps + offset
+            wrong = written & (all_bits | ((np.abs((current / layout.steps - slots.dither) % 1.0 - 0.5) < 0.25)
+                                           != bits))
+            change[slots.blocks[:, None], layout.rows, layout.cols] = np.where(wrong, wanted - current, 0)
+            moved += int(wrong.sum())
+        return _add_luma(stego, change.reshape(arrived.shape)), moved
 
-def _steps() -> np.ndarray:
-    return STEP_SCALE * JPEG_LUMA_Q50[_ROWS, _COLS]
-
-
-def _embed(cover: np.ndarray, data: np.ndarray, slots: _Slots, written: np.ndarray) -> np.ndarray:
-    """`cover` with byte data[i] written into slot slots.order[i] where that slot's block is `written`."""
-    per_slot = np.zeros(len(slots.order), np.uint8)
-    per_slot[slots.order] = data
-    bits = np.unpackbits(per_slot[:, None], axis=1).reshape(slots.dither.shape)
-    offset = (slots.dither + bits / 2) * _steps()
     stego = cover
-    for _ in range(3):  # rounding and clipping to 8 bits move the coefficients a little: write again
-        coefficients = _coefficients(stego)
-        current = coefficients[..., _ROWS, _COLS]
-        wanted = np.round((current - offset) / _steps()) * _steps() + offset
-        change = np.zeros_like(coefficients)
-        change[..., _ROWS, _COLS] = np.where(written[..., None], wanted - current, 0.0)
-        stego = _add_luma(stego, change)
+    for _ in range(EMBED_PASSES):  # rounding and clipping to 8 bits move the coefficients a little: write again
+        stego = corrected(stego, _coefficients(stego), True)[0]
+    before = np.inf
+    for _ in range(CHANNEL_PASSES):
+        moved = 0
+        for channel in through:
+            stego, wrong = corrected(stego, _coefficients(channel(stego)), False)
+            moved += wrong
+        if moved > SETTLED * before:
+            break  # what is left does not go away
+        before = moved
     return stego
 
 
-def _read(coefficients: np.ndarray, slots: _Slots) -> np.ndarray:
-    """The byte each slot carries, block by block (flat blocks give noise)."""
-    phase = (coefficients[..., _ROWS, _COLS] / _steps() - slots.dither) % 1.0
+def _read(coefficients: np.ndarray, slots: Slots) -> np.ndarray:
+    """The byte each slot carries, in slot order (flat blocks give noise)."""
+    layout = slots.layout
+    values = coefficients.reshape(-1, 8, 8)[slots.blocks][:, layout.rows, layout.cols]
+    phase = (values / layout.steps - slots.dither) % 1.0
     bits = (np.abs(phase - 0.5) < 0.25).astype(np.uint8)
     return np.packbits(bits.reshape(-1, 8), axis=1)[:, 0]
 
@@ -338,46 +701,63 @@ def _sizes(slots: int, parity: int) -> tuple[int, int]:
     return data, data + -(-data // (255 - parity)) * parity
 
 
-def seal(avif: bytes, room: int, slots: _Slots) -> bytes:
-    """Format 2's frame of `room` + _OVERHEAD bytes: header (version, a fresh random nonce, length), the AVIF
-    encrypted and authenticated (ChaCha20-Poly1305, the header as associated data), zero padding."""
-    nonce = os.urandom(12)
-    header = _HEADER_V2.pack(VERSION, nonce, len(avif))
-    sealed = header + ChaCha20Poly1305(slots.cipher_key(nonce)).encrypt(nonce, avif, header)
+def _seal(avif: bytes, room: int, header: Header, cipher_key: bytes) -> bytes:
+    """The body's frame of `room` + _OVERHEAD bytes: the AVIF's length, the AVIF encrypted and authenticated
+    (ChaCha20-Poly1305 under the image's nonce, with the header and the length as associated data), zeros."""
+    length = _LENGTH.pack(len(avif))
+    sealed = length + ChaCha20Poly1305(cipher_key).encrypt(header.nonce, avif, header.pack() + length)
     return sealed + bytes(room + _OVERHEAD - len(sealed))
 
 
-def unseal(data: bytes, slots: _Slots) -> bytes | None:
-    """The AVIF of a decoded frame: format 2 (NothingRevealed if it fails authentication), else format 1
+def _unseal(data: bytes, header: Header, cipher_key: bytes) -> bytes | None:
+    """The AVIF of a decoded body frame; None if its length does not fit; NothingRevealed if it fails
+    authentication."""
+    length_bytes = data[: _LENGTH.size]
+    (length,) = _LENGTH.unpack(length_bytes)
+    if length > len(data) - _OVERHEAD:
+        return None
+    try:
+        return ChaCha20Poly1305(cipher_key).decrypt(header.nonce, data[_LENGTH.size : _LENGTH.size + length + _TAG],
+                                                    header.pack() + length_bytes)
+    except InvalidTag:
+        raise NothingRevealed("the payload decoded but failed authentication: the stego image was altered after "
+                              "hiding, or it was forged") from None
+
+
+def _unseal_v2_v1(data: bytes, material: bytes) -> bytes | None:
+    """The AVIF of a decoded format-2 frame (NothingRevealed if it fails authentication) or format-1 frame
     (its 4-byte check); None if neither."""
     version, nonce, length = _HEADER_V2.unpack(data[: _HEADER_V2.size])
-    if version == VERSION and length <= len(data) - _OVERHEAD:
+    if version == 2 and length <= len(data) - _HEADER_V2.size - _TAG:
         body = data[_HEADER_V2.size : _HEADER_V2.size + length + _TAG]
         try:
-            return ChaCha20Poly1305(slots.cipher_key(nonce)).decrypt(nonce, body, data[: _HEADER_V2.size])
+            return ChaCha20Poly1305(_derive(material, b"cipher" + nonce)).decrypt(nonce, body, data[: _HEADER_V2.size])
         except InvalidTag:
-            if _open_v1(data, slots) is None:
+            if _open_v1(data, material) is None:
                 raise NothingRevealed("the payload decoded but failed authentication: the stego image was "
                                       "altered after hiding, or it was forged") from None
-    return _open_v1(data, slots)
+    return _open_v1(data, material)
 
 
-def _open_v1(data: bytes, slots: _Slots) -> bytes | None:
+def _open_v1(data: bytes, material: bytes) -> bytes | None:
     """The AVIF of a format-1 frame (keystream of the key alone, 4-byte check), or None."""
-    data = (np.frombuffer(data, np.uint8) ^ slots.keystream(len(data))).tobytes()
+    keystream = np.frombuffer(hashlib.shake_256(material + b"stream").digest(len(data)), np.uint8)
+    data = (np.frombuffer(data, np.uint8) ^ keystream).tobytes()
     length, check = _HEADER_V1.unpack(data[: _HEADER_V1.size])
     image = data[_HEADER_V1.size : _HEADER_V1.size + length]
-    return image if length <= len(data) - _HEADER_V1.size and check == slots.check(image) else None
+    valid = length <= len(data) - _HEADER_V1.size
+    return image if valid and check == hashlib.shake_256(material + b"check" + image).digest(4) else None
 
 
-def _encode(avif: bytes, room: int, parity: int, slots: _Slots) -> np.ndarray:
-    """The coded bytes for every slot: the sealed frame, Reed-Solomon coded."""
-    coded = np.frombuffer(bytes(reedsolo.RSCodec(parity).encode(seal(avif, room, slots))), np.uint8)
-    return np.pad(coded, (0, len(slots.order) - len(coded)))
+def _encode(frame: bytes, parity: int, slots: int) -> np.ndarray:
+    """The coded bytes for `slots` slots: `frame`, Reed-Solomon coded, zero padded."""
+    coded = np.frombuffer(bytes(reedsolo.RSCodec(parity).encode(frame)), np.uint8)
+    return np.pad(coded, (0, slots - len(coded)))
 
 
-def _decode(carried: np.ndarray, erased: np.ndarray, parity: int, slots: _Slots) -> bytes | None:
-    """The AVIF bytes if `carried` decodes with `parity` and its frame opens (`unseal`), else None."""
+def _decode(carried: np.ndarray, erased: np.ndarray, parity: int) -> bytes | None:
+    """The frame `carried` (bytes in payload order, `erased` positions unknown) decodes to with `parity`,
+    or None."""
     size, coded_size = _sizes(len(carried), parity)
     if size <= _OVERHEAD:
         return None
@@ -389,4 +769,4 @@ def _decode(carried: np.ndarray, erased: np.ndarray, parity: int, slots: _Slots)
                              erase_pos=[int(i) for i in erased if i < coded_size])[0]
     except reedsolo.ReedSolomonError:
         return None
-    return unseal(bytes(plain), slots)
+    return bytes(plain)

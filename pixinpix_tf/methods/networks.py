@@ -101,7 +101,7 @@ class Network(Method):
 
         return refine_stego(self.model.revealer, covers, secrets, stegos, self.refine_steps, batch_size)
 
-    def hide(self, cover, secret, key=None, progress: Progress | None = None) -> np.ndarray:
+    def hide(self, cover, secret, key=None, progress: Progress | None = None, channel=None) -> np.ndarray:
         check_size(cover, self.min_side, "cover")
         if secret.shape[:2] != cover.shape[:2]:
             secret = fit_secret(secret, *cover.shape[:2])

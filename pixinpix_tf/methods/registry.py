@@ -8,6 +8,12 @@
 | `webpK`, `jpegK` | `baselines.CompressedSecret` |
 | `avif1` | `baselines.AvifSecret` |
 
+Which method for which channel (`for_channel`): `avif1` on a lossless channel (the most secret there:
+Kodak 43.0 dB; with a key, which `avif1` does not take, `dct-code`, then the default network for a cover
+`dct-code` refuses), `dct-code` through JPEG at quality 50 or more (laid out for the channel). Revealing
+without a method tries `reveal_order`: the codes find their own payload or raise NothingRevealed, the
+default network always gives a picture.
+
 Adding a method: a module with a `Method` subclass, and one entry in ENTRIES (a pattern of its names and
 a factory from the pattern's groups). `get` takes a name, a path, a loaded model or a Method;
 `check(name, job)` says in one line, before any work, when a method cannot do a job.
@@ -18,6 +24,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from pixinpix_tf import channels
 from pixinpix_tf.errors import ConfigError
 from pixinpix_tf.methods import baselines, dct_code, networks
 from pixinpix_tf.methods.base import Method
@@ -75,6 +82,26 @@ def get(method=None, backend: str = "auto", refine_steps: int = 0) -> Method:
         raise ConfigError(f"unknown backend {backend!r}; choose from {', '.join(networks.BACKENDS)}")
     _, factory, match = entry
     return factory(*match.groups())
+
+
+def for_channel(channel, keyed: bool = False) -> tuple[str, ...]:
+    """The names of the methods that carry the most secret through `channel`, best first: the next is for a
+    cover the one before refuses (module docstring); `keyed`: they must take a key. ConfigError for a
+    channel no method is checked to survive."""
+    channel = channels.parse(channel)
+    if channel.lossless:
+        return (dct_code.NAME, DEFAULT) if keyed else (baselines.AvifSecret.name,)
+    if dct_code.DctCode().survives(channel):
+        return (dct_code.NAME,)
+    raise ConfigError(f"no method here is checked to survive {channel} (dct-code: png and jpeg:Q for Q >= "
+                      f"{dct_code.DESIGN_QUALITY}); photo-robust carries a poor secret through resizing: "
+                      "--model photo-robust --allow-lossy")
+
+
+def reveal_order(keyed: bool = False) -> tuple[str, ...]:
+    """The methods a reveal without one tries, in order (the codes raise NothingRevealed on what they did
+    not hide; the default network reveals a picture from anything)."""
+    return (dct_code.NAME, DEFAULT) if keyed else (dct_code.NAME, baselines.AvifSecret.name, DEFAULT)
 
 
 def codes() -> list[type[Method]]:
