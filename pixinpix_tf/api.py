@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from pixinpix_tf import channels, keys
-from pixinpix_tf.errors import ConfigError, ImageError, NothingRevealed
+from pixinpix_tf.errors import AuthenticationFailed, ConfigError, ImageError, NothingRevealed
 from pixinpix_tf.images import LOSSY_SUFFIXES, as_uint8_image, icc_profile, read_image, write_image
 from pixinpix_tf.inference.tiling import Progress, check_size, fit_secret
 from pixinpix_tf.methods import registry
@@ -74,6 +74,9 @@ def hide(cover, secret, model=None, keep_aspect: bool = False, refine_steps: int
             method is chosen here, else the method's own default): a method that tunes itself to it
             (`dct-code`) carries the most secret that survives it.
     """
+    if model is not None and channel is not None and not load_method(model, backend, refine_steps).survives(channel):
+        raise ImageError(f"{channels.parse(channel)} destroys what {model} hides; leave out model= for the method "
+                         "that carries the most through it")
     return _hide(cover, secret, _candidates(model, channel, key), keep_aspect, refine_steps, backend, progress, key,
                  channel or ("png" if model is None else None))[1]
 
@@ -106,7 +109,8 @@ def reveal(stego, model=None, backend: str = "auto", key=None) -> np.ndarray:
 
     `model`, `backend` and `key` as in `hide`: the method and the key that hid the secret (with a
     network and another key or none, the secret stays scrambled). Without `model`, the methods of
-    `registry.reveal_order` in turn: the first that finds its payload (the default network last).
+    `registry.reveal_order` in turn: the first that finds its payload (the default network last); a code's
+    payload that fails authentication (AuthenticationFailed) ends the search.
     """
     stego, key = as_uint8_image(stego, 3), keys.as_key(key)
     if model is not None:
@@ -119,22 +123,26 @@ def reveal(stego, model=None, backend: str = "auto", key=None) -> np.ndarray:
         if min(stego.shape[:2]) >= registry.method_class(name).min_side:
             try:
                 return load_method(name).reveal(stego, key=key)
+            except AuthenticationFailed:
+                raise  # its payload, altered or forged: nothing else would be the secret
             except NothingRevealed:
                 pass
     return load_method(network, backend).reveal(stego, key=key)
 
 
-def capacity(cover, channel="png", model=None, secret=None) -> tuple[str, int, float | None]:
+def capacity(cover, channel="png", model=None, secret=None, keyed: bool = False) -> tuple[str, int, float | None]:
     """What a cover carries through `channel` before any hiding: (the method, as `hide` picks it without
-    `model`; the bytes; the PSNR the `secret` would reveal at, or a photo like the cover itself when no
-    secret is given)."""
+    `model`, with a key if `keyed`; the bytes; the PSNR the `secret` would reveal at, or a photo like the
+    cover itself when no secret is given)."""
     cover = as_uint8_image(cover, 3)
-    method = load_method(model or registry.for_channel(channel)[0])
+    method = load_method(model or registry.for_channel(channel, keyed)[0])
     reference = cover if secret is None else fit_secret(as_uint8_image(secret, 3), *cover.shape[:2])
     room, revealed = method.capacity(cover, reference, channel)
     from pixinpix_tf.analysis import metrics
 
-    return method.name, room, None if revealed is None else float(metrics.psnr(reference, revealed)[0])
+    if revealed is None:
+        return method.name, room, None
+    return method.name, room, float(metrics.psnr(fit_secret(reference, *revealed.shape[:2]), revealed)[0])
 
 
 def survivors(channel: channels.Channel) -> list[str]:
@@ -144,7 +152,7 @@ def survivors(channel: channels.Channel) -> list[str]:
 
     found = [name for name in loading.available()
              if survives(cards.jpeg_safe_quality(loading.PRETRAINED_DIR / name), channel)]
-    return found + [cls.name for cls in registry.codes() if survives(cls.lowest_jpeg_quality, channel)]
+    return found + [cls.name for cls in registry.codes() if cls().survives(channel)]
 
 
 def output_channel(path: str | os.PathLike, method: Method, quality: int = 95,

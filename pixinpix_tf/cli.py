@@ -270,10 +270,10 @@ def export_main(argv: list[str] | None = None) -> int:
 def _method_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="the method: a shipped network, pretrained folder, run directory, .keras "
                         f"file or `pixinpix export` folder ({api.DEFAULT_MODEL} is the default network), dct-code (a "
-                        "digital code whose stego images survive JPEG down to quality 50), or a classical baseline "
-                        "(avif1, lsbK, webpK, jpegK). Default: hide picks the method that carries the most through "
-                        "the channel (avif1 for png, dct-code for JPEG or with a key); reveal tries dct-code, then "
-                        "avif1, then the default network")
+                        "digital code laid out for the channel: png, or JPEG down to quality 50), or a classical "
+                        "baseline (avif1, lsbK, webpK, jpegK). Default: hide picks the method that carries the most "
+                        "through the channel (avif1 for png, dct-code for JPEG or with a key); reveal tries dct-code, "
+                        "then avif1, then the default network")
     parser.add_argument("--backend", choices=api.BACKENDS, default="auto",
                         help="for a network: auto takes onnxruntime when the model has ONNX files, onnxruntime is "
                         "installed and no refinement is asked, else Keras (default: auto)")
@@ -361,7 +361,7 @@ def reveal_main(argv: list[str] | None = None) -> int:
 
 
 def capacity_main(argv: list[str] | None = None) -> int:
-    """`pixinpix capacity COVER [--channel CHANNEL] [--secret SECRET]`."""
+    """`pixinpix capacity COVER [--channel CHANNEL] [--secret SECRET] [--model M | --keyed]`."""
     parser = argparse.ArgumentParser(prog="pixinpix capacity",
                                      description="Say how many bytes COVER carries through a channel, and the secret "
                                      "PSNR to expect, before any hiding.")
@@ -370,13 +370,15 @@ def capacity_main(argv: list[str] | None = None) -> int:
                         "(default: png)")
     parser.add_argument("--secret", help="the secret to expect the PSNR of (default: a photo like the cover)")
     parser.add_argument("--model", help="a code (dct-code, avif1); default: the one hide picks for the channel")
+    parser.add_argument("--keyed", action="store_true", help="for a hide with a key (--key-file, --passphrase): "
+                        "the method hide then picks (dct-code for png)")
     args = parser.parse_args(argv)
     from pixinpix_tf.images import read_image
 
     try:
         cover = read_image(args.cover, 3)
         secret = read_image(args.secret, 3) if args.secret else None
-        method, room, psnr = api.capacity(cover, args.channel, args.model, secret)
+        method, room, psnr = api.capacity(cover, args.channel, args.model, secret, keyed=args.keyed)
     except PixInPixError as err:
         return fail(err)
     like = f"the secret {args.secret}" if args.secret else "a secret like the cover"

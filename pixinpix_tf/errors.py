@@ -42,3 +42,8 @@ class TrainingFailed(PixInPixError, RuntimeError):
 class NothingRevealed(ImageError):
     """A stego image from which a method can reveal nothing (no payload, another key, or damage
     beyond what the method survives)."""
+
+
+class AuthenticationFailed(NothingRevealed):
+    """A payload that decoded but whose authentication tag does not hold: the stego image was altered
+    after hiding, or forged. Nothing else is tried: it was this method's, under this key."""

@@ -15,25 +15,28 @@ carries it as bits that a JPEG save does not change, as many as the channel the 
    coefficient, so that a JPEG save at the channel's quality or above moves no coefficient far enough to
    flip its bit. Where the channel keeps more (quality 75, 90), the steps are smaller and a block carries
    up to MAX_BYTES_PER_BLOCK bytes in more coefficients, as many as keep the stego image at
-   STEGO_TARGET_DB (predicted from the steps) or closer to the cover;
+   STEGO_FLOOR_DB and SSIM_FLOOR or closer to the cover (predicted, then measured on a trial: `_plan`);
 4. a header (format version, the channel it was made for, bytes per block, the nonce: `Header`) sits in
-   HEADER_BLOCKS blocks that the key alone chooses (96, or 255 on a cover with few textured blocks),
+   HEADER_BLOCKS blocks that the key alone chooses (96, or 255 on a cover with few textured blocks; at
+   most an eighth of a small image's),
    written as for JPEG quality 50 with a Reed-Solomon code of 16 data bytes, so the revealer reads it
    first with nothing but the key and learns from it how the rest is laid out; the order of the
    payload's bytes and their QIM dither follow the key and the nonce, and the cipher authenticates the
    header;
 5. only textured blocks carry bytes (nothing is added where a change would show on a flat area), and
-   nothing is changed to make the revealer agree: the hider writes into every block whose largest
-   other AC coefficient (a probe) is at least EMBED_THRESHOLD steps of the layout's table, the revealer
-   reads only blocks whose largest probe is at least READ_THRESHOLD on what it receives. A JPEG save at
-   the layout's quality or above rounds a probe to a multiple of s steps (s <= 1), so one it finds at
-   READ_THRESHOLD or more was at least 0.375 steps before, which the hider wrote into: every block read
-   carries data, and the blocks written but not read are erasures for the Reed-Solomon decoder, which
-   corrects twice as many of those as errors. The probes keep the cover's values, so the distribution of
-   block textures is the cover's (`statistics`).
+   nothing is changed to make the revealer agree: the hider writes into every block whose texture (its
+   largest AC coefficient but the 8 of lowest frequency, a probe, in quality-50 steps) is at least the
+   layout's threshold (EMBED_THRESHOLD, raised by texture levels), the revealer reads only blocks whose
+   texture is at least the threshold plus a gap on what it receives. A JPEG save at the layout's quality or
+   above moves a probe by at most half of that quality's step (`Layout.gap` adds GAP_MARGIN); at quality 50
+   it rounds a probe to whole steps, so one found at READ_THRESHOLD or more was at least 0.5 steps before.
+   Either way every block read carries data, and the blocks written but not read are erasures for the
+   Reed-Solomon decoder, which corrects twice as many of those as errors. With one byte per block the
+   probes keep the cover's values, so the distribution of block textures is the cover's (`statistics`);
+   with more, the extra carriers are probes too and move within half a QIM step.
 
-The hider checks its own work: it puts the stego image through its channel (JPEG at the design quality
-and halfway from it to 100) and reveals it; if that fails it adds parity and tries again. The luma change
+The hider checks its own work: it reveals its stego image as it is and through its channel (JPEG at the
+design quality and halfway from it to 100); if that fails it adds parity and tries again. The luma change
 is added equally to R, G and B, so the chroma a JPEG save subsamples is untouched.
 
 What it does not survive: resizing and blurring (they erase the coefficients it writes), a crop that
@@ -55,6 +58,7 @@ import os
 import struct
 from dataclasses import dataclass
 import dataclasses
+import functools
 
 import numpy as np
 import reedsolo
@@ -64,7 +68,7 @@ from PIL import Image, features
 
 from pixinpix_tf import channels, keys
 from pixinpix_tf.analysis import metrics
-from pixinpix_tf.errors import ConfigError, ImageError, NothingRevealed
+from pixinpix_tf.errors import AuthenticationFailed, ConfigError, ImageError, NothingRevealed
 from pixinpix_tf.inference.tiling import fit_secret
 from pixinpix_tf.keys import Key
 from pixinpix_tf.methods.base import Method
@@ -97,6 +101,7 @@ MAX_LEVEL = 14  # the highest texture level (`Layout`) a layout may take
 # The blocks the header may take (at most an eighth of a small image's), the fewest first: the hider takes the
 # fewest of which HEADER_READ are read on the cover, the revealer tries each.
 HEADER_BLOCKS, HEADER_READ = (96, 255), 32
+HEADER_SPARE = 8  # parity bytes the header keeps beyond its erasures, so that noise does not decode as a header
 VERSION = 3
 _LENGTH = struct.Struct(">I")
 _TAG = 16  # Poly1305's tag
@@ -105,7 +110,11 @@ _OVERHEAD = _LENGTH.size + _TAG
 _HEADER_V2 = struct.Struct(">B12sI")
 # Format 1 (still revealed): length of the AVIF and a 4-byte check, XORed with a keystream of the key alone.
 _HEADER_V1 = struct.Struct(">I4s")
-CHANNEL_KINDS = ("jpeg", "png")  # the header's channel byte
+CHANNEL_KINDS = ("jpeg", "png", "resize")  # the header's channel byte
+# The resize factors the revealer tries on an image it finds no header in (a stego image made for a channel that
+# resizes, before it went through it)
+RESIZES_TRIED = (0.5, 0.25)
+_TAMPERED = "the payload decoded but failed authentication: the stego image was altered after hiding, or it was forged"
 
 # JPEG's luminance quantisation table at quality 50 (ITU-T T.81, Annex K), row-major.
 JPEG_LUMA_Q50 = np.array([
@@ -141,16 +150,16 @@ class Layout:
         self.table = quantisation_table(quality)
         self.rows, self.cols = np.array(CARRIER_ORDER[: 8 * per_block]).T
         self.steps = STEP_SCALE * self.table[self.rows, self.cols] + NOISE_STEP
-        # how far above the written blocks' texture the revealer reads: a save at `quality` rounds a probe by
-        # half its step, `ratio` quality-50 steps at most; below quality 65, whole steps (module docstring, 5)
+        # how far above the written blocks' texture the revealer reads: a save at `quality` moves a probe by
+        # at most half its step, `ratio` / 2 quality-50 steps; at quality 50, to whole steps (module docstring, 5)
         ratio = (self.table / JPEG_LUMA_Q50)[_PROBES].max()
-        self.gap = READ_THRESHOLD - EMBED_THRESHOLD if quality < 65 else ratio / 2 + GAP_MARGIN
+        self.gap = READ_THRESHOLD - EMBED_THRESHOLD if quality == DESIGN_QUALITY else ratio / 2 + GAP_MARGIN
 
     @staticmethod
     def levels(quality: int) -> range:
-        """The levels a layout at `quality` may take: a JPEG save at quality 65 or more rounds a texture by
-        at most 0.35 steps, so any from -1; below, by up to half a step: whole steps only (module docstring, 5)."""
-        return range(-1, MAX_LEVEL + 1) if quality >= 65 else range(0, MAX_LEVEL + 1, 4)
+        """The levels a layout at `quality` may take: any from -1 above quality 50, where the gap covers the
+        rounding; at quality 50, whose probes round to whole steps, thresholds a whole step apart."""
+        return range(-1, MAX_LEVEL + 1) if quality > DESIGN_QUALITY else range(0, MAX_LEVEL + 1, 4)
 
     @staticmethod
     def texture(coefficients: np.ndarray) -> np.ndarray:
@@ -185,7 +194,7 @@ FORMAT_2_LAYOUT.steps = 2.5 * FORMAT_2_LAYOUT.table[FORMAT_2_LAYOUT.rows, FORMAT
 class Header:
     """What the revealer reads first, with the key alone: how the rest is laid out and coded."""
 
-    channel: str  # `jpeg` or `png` (CHANNEL_KINDS): what the stego image was made for
+    channel: str  # `jpeg`, `png` or `resize` (CHANNEL_KINDS): what the stego image was made for
     layout: Layout  # its quality, bytes per block and texture level
     parity: int  # Reed-Solomon parity bytes per codeword (one of PARITY)
     nonce: bytes
@@ -209,6 +218,9 @@ class Header:
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Header) and self.pack() == other.pack()
+
+    def __hash__(self) -> int:
+        return hash(self.pack())
 
 
 class Slots:
@@ -247,26 +259,36 @@ class DctCode(Method):
         made_for = design_channel(channel)
         cover = np.asarray(cover, np.uint8)
         _Frame.check_shape(cover.shape)
-        if secret.shape[:2] != cover.shape[:2]:
-            secret = fit_secret(secret, *cover.shape[:2])
-        coefficients = _coefficients(cover)
-        frame = _frame_for(coefficients, cover.shape, _material(keys.as_key(key), VERSION))
-        for quality, checks in _contracts(made_for):
-            header, needed = _plan(cover, coefficients, frame, made_for, quality, checks)
-            body = frame.body(header)
-            for parity in (p for p in PARITY if p >= needed):
-                header = dataclasses.replace(header, parity=parity)
-                room = _sizes(len(body.order), parity)[0] - _OVERHEAD
-                avif = _compress(secret, room) if room > 0 else None
-                if avif is None:
-                    break  # more parity leaves even less room
-                data = _encode(_seal(avif, room, header, frame.cipher_key(header.nonce)), parity, len(body.order))
-                stego = _embed_frame(cover, coefficients, frame, header, data, checks)
-                if all(_decodes(image, frame, header, data) for image in _through(stego, checks)):
-                    return stego
-        read = header.layout.read(coefficients)[body.blocks]
-        raise ImageError(f"the cover has too few textured 8x8 blocks ({int(read.sum())} of {read.size}) to "
-                         f"carry a secret that survives {made_for}: use a more detailed or larger cover")
+        contracts = _contracts(made_for)
+        arrived = contracts[0].arrived(cover)
+        _Frame.check_shape(arrived.shape, f"after {made_for.split('+')[0]}")
+        if secret.shape[:2] != arrived.shape[:2]:
+            secret = fit_secret(secret, *arrived.shape[:2])  # it reveals at the size the stego image arrives at
+        coefficients = _coefficients(arrived)
+        for frame in _frames_for(coefficients, arrived.shape, _material(keys.as_key(key), VERSION)):
+            for contract in contracts:
+                header, needed = _plan(cover, coefficients, frame, made_for, contract)
+                body = frame.body(header)
+                for parity in (p for p in PARITY if p >= needed):
+                    header = dataclasses.replace(header, parity=parity)
+                    room = _sizes(len(body.order), parity)[0] - _OVERHEAD
+                    avif = _compress(secret, room) if room > 0 else None
+                    if avif is None:
+                        break  # more parity leaves even less room
+                    data = _encode(_seal(avif, room, header, frame.cipher_key(header.nonce)), parity,
+                                   len(body.order))
+                    stego = _embed_frame(cover, coefficients, frame, header, data, contract)
+                    if all(_decodes(image, frame, header, data) for image in contract.through(stego)):
+                        return stego
+        raise ImageError(_refusal(arrived, coefficients, header.layout, made_for))
+
+    def survives(self, channel) -> bool:
+        """Whether `design_channel` lays a stego image out for `channel` (png, jpeg:Q, each after a resize)."""
+        try:
+            design_channel(channel)
+        except ConfigError:
+            return False
+        return True
 
     def statistics(self, image: np.ndarray) -> dict[str, float]:
         """The share of 8x8 blocks whose largest probe lies in (0.2, 0.9) quality-50 steps: format 1's
@@ -282,10 +304,7 @@ class DctCode(Method):
         key = keys.as_key(key)
         stego = np.asarray(stego, np.uint8)
         _Frame.check_shape(stego.shape)
-        coefficients = _coefficients(stego)
-        payload = _reveal_v3(coefficients, stego.shape, key)
-        if payload is None:
-            payload = _reveal_v2_v1(coefficients, stego.shape, key)
+        payload = _carried_payload(stego, key)
         nothing = NothingRevealed("nothing decodes: the image holds no dct-code secret, the key differs, or it was "
                                   "changed beyond what the code corrects (resized, cropped, JPEG below the quality "
                                   "it was made for)")
@@ -301,70 +320,98 @@ class DctCode(Method):
 
     def capacity(self, cover: np.ndarray, secret: np.ndarray | None = None, channel=None):
         """The AVIF bytes `cover` carries through `channel` (as `hide` takes it; 0: it would refuse the
-        cover) and, given a `secret`, that secret as it would reveal (`base.Method.capacity`)."""
-        room = self._room(cover, channel)
+        cover) and, given a `secret`, that secret as it would reveal (at the size the channel delivers;
+        `base.Method.capacity`)."""
+        room, shape = self._room(cover, channel)
         if secret is None:
             return room
-        avif = _compress(fit_secret(secret, *np.shape(cover)[:2]), room) if room > 0 else None
+        avif = _compress(fit_secret(secret, *shape[:2]), room) if room > 0 else None
         if avif is None:
             return room, None
         with Image.open(io.BytesIO(avif)) as image:
-            return room, np.asarray(image.convert("RGB").resize(np.shape(cover)[1::-1], Image.BICUBIC))
+            return room, np.asarray(image.convert("RGB").resize(shape[1::-1], Image.BICUBIC))
 
-    def _room(self, cover: np.ndarray, channel=None) -> int:
+    def _room(self, cover: np.ndarray, channel=None) -> tuple[int, tuple[int, ...]]:
+        """(the bytes, the shape the stego image arrives at)."""
         made_for = design_channel(channel)
         cover = np.asarray(cover, np.uint8)
         _Frame.check_shape(cover.shape)
-        coefficients = _coefficients(cover)
-        frame = _frame_for(coefficients, cover.shape, _material(None, VERSION))
-        for quality, checks in _contracts(made_for):
-            header, needed = _plan(cover, coefficients, frame, made_for, quality, checks)
+        contracts = _contracts(made_for)
+        arrived = contracts[0].arrived(cover)
+        _Frame.check_shape(arrived.shape, f"after {made_for.split('+')[0]}")
+        coefficients = _coefficients(arrived)
+        frame = _frames_for(coefficients, arrived.shape, _material(None, VERSION))[0]
+        for contract in contracts:
+            header, needed = _plan(cover, coefficients, frame, made_for, contract)
             parity = next((p for p in PARITY if p >= needed), None)
             slots = len(frame.body_blocks) * header.layout.per_block
             if parity is not None and (room := _sizes(slots, parity)[0] - _OVERHEAD) > 0:
-                return room
-        return 0
+                return room, arrived.shape
+        return 0, arrived.shape
 
 
 def design_channel(channel) -> str:
-    """`png` or `jpeg:Q` (Q from DESIGN_QUALITY to 100): what dct-code lays a stego image out for to survive
-    `channel` (None: jpeg:DESIGN_QUALITY); ConfigError for a channel it does not survive."""
+    """What dct-code lays a stego image out for to survive `channel` (None: jpeg:DESIGN_QUALITY): `png`,
+    `jpeg:Q` (Q from DESIGN_QUALITY to 100), or either after one `resize:S` (`resize:S+jpeg:Q`,
+    `resize:S`); ConfigError for a channel it does not survive."""
     if channel is None:
         return f"jpeg:{DESIGN_QUALITY}"
     parsed = channels.parse(channel)
-    if parsed.lossless:
-        return "png"
+    kinds = [step.kind for step in parsed.steps if step.kind != "png"]
     quality = parsed.lowest_jpeg_quality
-    if any(step.kind not in ("png", "jpeg") for step in parsed.steps) or quality < DESIGN_QUALITY:
-        raise ConfigError(f"dct-code survives png and jpeg:Q for Q >= {DESIGN_QUALITY}, not {parsed}")
-    return f"jpeg:{quality}"
+    resizes = [step.value for step in parsed.steps if step.kind == "resize"]
+    if (any(kind not in ("jpeg", "resize") for kind in kinds) or (quality or 100) < DESIGN_QUALITY
+            or len(resizes) > 1 or "resize" in kinds[1:]):
+        raise ConfigError(f"dct-code survives png and jpeg:Q for Q >= {DESIGN_QUALITY}, each after one resize:S "
+                          f"(resize:0.5+jpeg:75), not {parsed}")
+    lossy = "png" if quality is None else f"jpeg:{quality}"
+    return f"resize:{resizes[0]:g}+{lossy}" if resizes else lossy
 
 
-def _quality(made_for: str) -> int:
-    return LOSSLESS_QUALITY if made_for == "png" else min(int(made_for.split(":")[1]), LOSSLESS_QUALITY)
+@dataclass(frozen=True)
+class _Contract:
+    """A way to lay a stego image out for a channel: the layout's JPEG `quality`, the `checks` (uint8 stego
+    image -> what arrives) it is corrected for and checked through, and the `scale` it arrives at (the
+    channel's resize factor, 1: none), at which it carries the code."""
+
+    quality: int
+    checks: tuple = ()
+    scale: float = 1.0
+
+    def shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape an image of `shape` arrives at (as `channels` resizes)."""
+        return tuple(max(1, round(n * self.scale)) for n in shape[:2]) + tuple(shape[2:])
+
+    def arrived(self, image: np.ndarray) -> np.ndarray:
+        """`image` at the size it arrives at, resized as the channel resizes (itself at scale 1)."""
+        return image if self.scale == 1 else channels.parse(f"resize:{self.scale:g}").apply(image)
+
+    def through(self, stego: np.ndarray) -> list[np.ndarray]:
+        """What the hider's self-check reveals from: the stego image itself (at the size it arrives at) and
+        what each check delivers."""
+        return [self.arrived(stego)] + [check(stego) for check in self.checks]
 
 
-def _contracts(made_for: str) -> list[tuple[int, list]]:
-    """(layout quality, the channels the hider checks its stego image through: uint8 image -> what arrives)
-    in the order it tries them: the design quality's layout through JPEG at the design quality and halfway
-    from it to 100 (where probes round up most); then, for a cover whose JPEG clips at black and white (text,
-    line art: the carriers corrected for one quality are wrong at another), through the design quality alone,
-    and then with quality 50's coarser steps. For png, the lossless layout and no channel."""
-    if made_for == "png":
-        return [(LOSSLESS_QUALITY, [])]
-    quality = int(made_for.split(":")[1])
-    both = [channels.parse(f"jpeg:{q}").apply for q in (quality, (quality + 100) // 2)]
-    fallbacks = [(DESIGN_QUALITY, both[:1])] if _quality(made_for) > DESIGN_QUALITY else []
-    return [(_quality(made_for), both), (_quality(made_for), both[:1])] + fallbacks
+def _contracts(made_for: str) -> list[_Contract]:
+    """The contracts the hider tries, in order: the design quality's layout through JPEG at the design quality
+    and halfway from it to 100 (where probes round up most); then, for a cover whose JPEG clips at black and
+    white (text, line art: the carriers corrected for one quality are wrong at another), through the design
+    quality alone, and then with quality 50's coarser steps. For png, the lossless layout and no channel. A
+    channel that resizes first does the same at the size it resizes to."""
+    resize, _, lossy = made_for.rpartition("+")
+    scale = float(resize.split(":")[1]) if resize else 1.0
+    if lossy == "png":
+        return [_Contract(LOSSLESS_QUALITY, (), scale)]
+    quality = int(lossy.split(":")[1])
+    layout_quality = min(quality, LOSSLESS_QUALITY)
+    both = tuple(channels.parse(f"{resize + '+' if resize else ''}jpeg:{q}").apply
+                 for q in (quality, (quality + 100) // 2))
+    fallbacks = [_Contract(DESIGN_QUALITY, both[:1], scale)] if layout_quality > DESIGN_QUALITY else []
+    return [_Contract(layout_quality, both, scale), _Contract(layout_quality, both[:1], scale)] + fallbacks
 
 
-def _through(stego: np.ndarray, checks: list) -> list[np.ndarray]:
-    """The stego image as the hider's self-check receives it through `checks` (`_contracts`)."""
-    return [check(stego) for check in checks] or [stego]
-
-
-def _plan(cover: np.ndarray, coefficients: np.ndarray, frame: _Frame, made_for: str, quality: int,
-          checks: list) -> tuple[Header, int]:
+def _plan(cover: np.ndarray, coefficients: np.ndarray, frame: _Frame, made_for: str,
+          contract: _Contract) -> tuple[Header, int]:
     """The header (with a fresh nonce) whose layout carries the most bytes through the channel, and the parity
     its codewords need there. Each number of bytes per block starts at the lowest texture level predicted to
     keep the stego image at STEGO_FLOOR_DB and SSIM_FLOOR (`Layout.predicted`, which is optimistic); the TRIED
@@ -372,6 +419,7 @@ def _plan(cover: np.ndarray, coefficients: np.ndarray, frame: _Frame, made_for: 
     level is raised while the stego image falls below the floors, and the layout scored by the bytes left at
     the parity the trial needs (`_needed_parity`). The gentlest layout is the last resort."""
     nonce, blocks, kind = os.urandom(12), frame.body_blocks, made_for.split(":")[0]
+    quality = contract.quality
     levels = list(Layout.levels(quality))
 
     def trial(layout: Layout) -> tuple[bool, Header, int, int]:
@@ -379,9 +427,11 @@ def _plan(cover: np.ndarray, coefficients: np.ndarray, frame: _Frame, made_for: 
         header = Header(kind, layout, PARITY[0], nonce)
         body = frame.body(header)
         data = np.random.default_rng(0).integers(0, 256, len(body.order), dtype=np.uint8)
-        stego = _embed_frame(cover, coefficients, frame, header, data, checks)
+        stego = _embed_frame(cover, coefficients, frame, header, data, contract)
         close = metrics.psnr(cover, stego)[0] >= STEGO_FLOOR_DB and metrics.ssim(cover, stego)[0] >= SSIM_FLOOR
-        needed = _needed_parity(stego, data, body, checks)
+        needed = _needed_parity(stego, data, body, header, contract)
+        if any(not _header_decodes(image, frame, header) for image in contract.through(stego)):
+            needed = PARITY[-1] + 1  # this frame's header does not survive: no parity helps
         parity = next((p for p in PARITY if p >= needed), None)
         return close, header, needed, -1 if parity is None else _sizes(len(body.order), parity)[0] - _OVERHEAD
 
@@ -414,14 +464,18 @@ def _predicted_fits(layout: Layout, coefficients: np.ndarray, blocks: np.ndarray
 
 
 def _embed_frame(cover: np.ndarray, coefficients: np.ndarray, frame: _Frame, header: Header,
-                 data: np.ndarray, checks: list) -> np.ndarray:
-    """`cover` (of DCT `coefficients`) carrying `header` in the header's blocks and `data` (coded bytes, one per
-    body slot) in the body's, each where its layout writes, corrected through `checks` (`_contracts`)."""
+                 data: np.ndarray, contract: _Contract) -> np.ndarray:
+    """`cover` carrying `header` in the header's blocks and `data` (coded bytes, one per body slot) in the
+    body's, each where its layout writes on the cover as it arrives (of DCT `coefficients`), corrected through
+    the contract's checks (the stego image itself, where there are none)."""
     body = frame.body(header)
     coded_header = np.frombuffer(bytes(frame.header_codec.encode(header.pack())), np.uint8)
-    return _embed(cover, [(frame.header, coded_header, HEADER_LAYOUT.written(coefficients)[frame.header.blocks]),
-                          (body, data, header.layout.written(coefficients)[body.blocks])],
-                  through=checks)
+    itself = [contract.arrived]
+    # the header is read before anything else, as it arrives: corrected for the stego image itself too
+    return _embed(cover, [(frame.header, coded_header, HEADER_LAYOUT.written(coefficients)[frame.header.blocks],
+                           itself + list(contract.checks)),
+                          (body, data, header.layout.written(coefficients)[body.blocks],
+                           list(contract.checks) or itself)], contract)
 
 
 def _material(key: Key | None, version: int) -> bytes:
@@ -451,9 +505,10 @@ class _Frame:
         self.body_blocks = np.sort(permutation[size:])
 
     @staticmethod
-    def check_shape(shape: tuple[int, ...]) -> None:
+    def check_shape(shape: tuple[int, ...], when: str = "") -> None:
         if len(shape) != 3 or shape[2] != 3 or shape[0] < 64 or shape[1] < 64:
-            raise ImageError(f"dct-code hides in RGB images of at least 64x64, got shape {tuple(shape)}")
+            raise ImageError(f"dct-code hides in RGB images of at least 64x64{' ' + when if when else ''}, "
+                             f"got shape {tuple(shape)}")
 
     def body(self, header: Header) -> Slots:
         return Slots(_derive(self.material, b"body" + header.nonce), self.body_blocks, header.layout)
@@ -463,15 +518,32 @@ class _Frame:
 
 
 def _frames(shape: tuple[int, ...], material: bytes) -> list[_Frame]:
-    """The frames of each header size (HEADER_BLOCKS), the fewest blocks first."""
-    return [_Frame(shape, material, size) for size in HEADER_BLOCKS]
+    """The frames of each header size (HEADER_BLOCKS, at most an eighth of the image's blocks), the fewest
+    blocks first."""
+    frames = [_Frame(shape, material, size) for size in HEADER_BLOCKS]
+    sizes = [frame.header.blocks.size for frame in frames]
+    return [frame for i, frame in enumerate(frames) if sizes[i] not in sizes[:i]]
 
 
-def _frame_for(cover_coefficients: np.ndarray, shape: tuple[int, ...], material: bytes) -> _Frame:
-    """The frame whose header takes the fewest blocks of which HEADER_READ are read on the cover."""
+def _frames_for(cover_coefficients: np.ndarray, shape: tuple[int, ...], material: bytes) -> list[_Frame]:
+    """The frames the hider tries, in order: from the one whose header takes the fewest blocks of which
+    HEADER_READ are read on the cover, each with more header blocks (for a header the channel damages)."""
     frames = _frames(shape, material)
     read = HEADER_LAYOUT.read(cover_coefficients)
-    return next((frame for frame in frames if read[frame.header.blocks].sum() >= HEADER_READ), frames[-1])
+    first = next((i for i, frame in enumerate(frames) if read[frame.header.blocks].sum() >= HEADER_READ), -1)
+    return frames[first:]
+
+
+def _refusal(cover: np.ndarray, coefficients: np.ndarray, layout: Layout, made_for: str) -> str:
+    """Why `cover` carries no secret through `made_for`: the blocks textured enough to read and, where JPEG
+    clips many of those at black or white, that."""
+    read = layout.read(coefficients).reshape(-1)
+    pixels = _blocks(cover.min(axis=2)), _blocks(cover.max(axis=2))
+    clipped = ((pixels[0] == 0) | (pixels[1] == 255)).any(axis=(-1, -2)).reshape(-1)[read]
+    why = (f", and {np.mean(clipped):.0%} of those touch black or white, where JPEG clips the change"
+           if made_for != "png" and clipped.size and np.mean(clipped) > 0.1 else "")
+    return (f"the cover carries no secret that survives {made_for}: {int(read.sum())} of {read.size} 8x8 blocks "
+            f"are textured enough to read{why}; use a more detailed or larger cover, or a gentler channel")
 
 
 def _check_avif() -> None:
@@ -480,11 +552,11 @@ def _check_avif() -> None:
                          "pip install -U pillow (11.3 or later)")
 
 
-def _needed_parity(stego: np.ndarray, trial: np.ndarray, body: Slots, checks: list) -> int:
+def _needed_parity(stego: np.ndarray, trial: np.ndarray, body: Slots, header: Header, contract: _Contract) -> int:
     """The Reed-Solomon parity a codeword needs through the channel: `stego` carries the random bytes `trial`
-    as the payload will be carried, and the worst codeword's cost after the channel (`_through`, `_worst`),
+    as the payload will be carried, and the worst codeword's cost after the channel (`_body_cost`),
     with ERROR_MARGIN, is the answer (the self-check adds parity if it needs more)."""
-    return max(_worst(_coefficients(image), body, trial) for image in _through(stego, checks)) + ERROR_MARGIN
+    return max(_body_cost(image, body, header, trial) for image in contract.through(stego)) + ERROR_MARGIN
 
 
 def _worst(coefficients: np.ndarray, slots: Slots, coded: np.ndarray, length: int | None = None) -> int:
@@ -515,7 +587,7 @@ def _read_header(coefficients: np.ndarray, frame: _Frame) -> Header | None:
     read = HEADER_LAYOUT.read(coefficients)[frame.header.blocks]
     carried = _read(coefficients, frame.header)[frame.header.order]
     erased = np.flatnonzero(~read[frame.header.order])
-    if len(erased) > frame.header_codec.nsym:
+    if len(erased) > frame.header_codec.nsym - HEADER_SPARE:
         return None
     try:
         data = frame.header_codec.decode(bytearray(carried.tobytes()), erase_pos=[int(i) for i in erased])[0]
@@ -525,14 +597,34 @@ def _read_header(coefficients: np.ndarray, frame: _Frame) -> Header | None:
 
 
 def _decodes(image: np.ndarray, frame: _Frame, header: Header, coded: np.ndarray) -> bool:
-    """Whether `image` gives back the header and the payload, whose coded bytes are `coded` (the hider's
-    self-check): whether every codeword's erasures and errors are within its parity (`_worst`), which is
-    when Reed-Solomon decoding restores exactly what was written."""
-    coefficients = _coefficients(image)
-    coded_header = np.frombuffer(bytes(frame.header_codec.encode(header.pack())), np.uint8)
-    if _worst(coefficients, frame.header, coded_header) > frame.header_codec.nsym:
+    """Whether the revealer gets back the header and the payload, whose coded bytes are `coded`, from `image`
+    (the hider's self-check): whether every codeword's erasures and errors are within its parity (`_worst`),
+    which is when Reed-Solomon decoding restores exactly what was written; the body as it is or, made for
+    JPEG, saved again at its layout's quality (`_saved_again`, as the revealer tries it)."""
+    if not _header_decodes(image, frame, header):
         return False
-    return _worst(coefficients, frame.body(header), coded, _sizes(len(coded), header.parity)[1]) <= header.parity
+    return _body_cost(image, frame.body(header), header, coded, _sizes(len(coded), header.parity)[1]) <= header.parity
+
+
+def _header_decodes(image: np.ndarray, frame: _Frame, header: Header) -> bool:
+    """Whether the revealer reads `header` from `image` (with HEADER_SPARE parity to spare)."""
+    coded_header = np.frombuffer(bytes(frame.header_codec.encode(header.pack())), np.uint8)
+    return _worst(_coefficients(image), frame.header, coded_header) <= frame.header_codec.nsym - HEADER_SPARE
+
+
+def _body_cost(image: np.ndarray, body: Slots, header: Header, coded: np.ndarray, length: int | None = None) -> int:
+    """The worst codeword's cost (`_worst`) of the body as the revealer reads it from `image`: as it is, or
+    saved again (`_saved_again`) where that costs less."""
+    return min(_worst(_coefficients(each), body, coded, length) for each in [image] + _saved_again(image, header))
+
+
+def _saved_again(image: np.ndarray, header: Header) -> list[np.ndarray]:
+    """What the revealer tries when the body does not decode from `image` as it is: a stego image made for
+    JPEG saved at its layout's quality, as its channel would (the hider corrects a cover that clips at black
+    and white, text and line art, for what its channel delivers, which the stego image itself may not
+    reveal)."""
+    lossy = header.channel != "png" and header.layout.quality < LOSSLESS_QUALITY
+    return [channels.parse(f"jpeg:{header.layout.quality}").apply(image)] if lossy else []
 
 
 def _headers(coefficients: np.ndarray, shape: tuple[int, ...], key: Key | None) -> list[tuple[_Frame, Header]]:
@@ -541,11 +633,34 @@ def _headers(coefficients: np.ndarray, shape: tuple[int, ...], key: Key | None) 
     return [(frame, header) for frame, header in found if header is not None]
 
 
-def _reveal_v3(coefficients: np.ndarray, shape: tuple[int, ...], key: Key | None) -> bytes | None:
-    """The payload of a format-3 stego image (its header tried at each size), or None."""
-    for frame, header in _headers(coefficients, shape, key):
-        if (payload := _body_payload(coefficients, frame, header)) is not None:
-            return payload
+def _carried_payload(image: np.ndarray, key: Key | None) -> bytes | None:
+    """The payload the stego image `image` carries under `key`: format 3 (its header tried at each size; the
+    body as it is, then `_saved_again`; where no header is found, the image resized by each of RESIZES_TRIED),
+    then formats 2 and 1; None if none decodes."""
+    coefficients, shape = _coefficients(image), image.shape
+    found = _headers(coefficients, shape, key)
+    for factor in RESIZES_TRIED if not found else ():
+        smaller = _Contract(LOSSLESS_QUALITY, (), factor).arrived(image)
+        if min(smaller.shape[:2]) >= 64 and (found := _headers(_coefficients(smaller), smaller.shape, key)):
+            image = smaller
+            break
+    attempts = [functools.partial(_body_payload, each, frame, header) for frame, header in found
+                for each in (_coefficients(image), *map(_coefficients, _saved_again(image, header)))]
+    return _first_payload(attempts + [functools.partial(_reveal_v2_v1, coefficients, shape, key)])
+
+
+def _first_payload(attempts) -> bytes | None:
+    """The first payload one of `attempts` (callables: bytes or None) gives, or None; AuthenticationFailed
+    only when none gives one and one decoded a payload that failed authentication."""
+    tampered = None
+    for attempt in attempts:
+        try:
+            if (payload := attempt()) is not None:
+                return payload
+        except AuthenticationFailed as err:
+            tampered = err
+    if tampered is not None:
+        raise tampered
     return None
 
 
@@ -561,14 +676,15 @@ def _reveal_v2_v1(coefficients: np.ndarray, shape: tuple[int, ...], key: Key | N
     order of the key alone; format 1 read its settled blocks at FORMAT_1_THRESHOLD), or None."""
     blocks = np.arange((shape[0] // 8) * (shape[1] // 8))
     texture = FORMAT_2_LAYOUT.texture(coefficients)
-    for version, threshold in ((2, READ_THRESHOLD), (1, FORMAT_1_THRESHOLD)):
+
+    def attempt(version: int, threshold: float) -> bytes | None:
         material = _material(key, version)
-        slots = Slots(material, blocks, FORMAT_2_LAYOUT)
         read = texture >= threshold
-        if (payload := _payload(coefficients, slots, read, _likely_first(read),
-                                lambda plain: _unseal_v2_v1(plain, material))) is not None:
-            return payload
-    return None
+        return _payload(coefficients, Slots(material, blocks, FORMAT_2_LAYOUT), read, _likely_first(read),
+                        lambda plain: _unseal_v2_v1(plain, material))
+
+    return _first_payload([functools.partial(attempt, 2, READ_THRESHOLD),
+                           functools.partial(attempt, 1, FORMAT_1_THRESHOLD)])
 
 
 def _payload(coefficients: np.ndarray, slots: Slots, read: np.ndarray, parities: tuple[int, ...],
@@ -578,17 +694,12 @@ def _payload(coefficients: np.ndarray, slots: Slots, read: np.ndarray, parities:
     if the error correction succeeds but the payload fails authentication."""
     carried = _read(coefficients, slots)[slots.order]
     erased = np.flatnonzero(~np.repeat(read, slots.layout.per_block)[slots.order])
-    tampered = None
-    for parity in parities:
-        try:
-            plain = _decode(carried, erased, parity)
-            if plain is not None and (payload := open_frame(plain)) is not None:
-                return payload
-        except NothingRevealed as err:  # another parity may still decode: say so only if none does
-            tampered = err
-    if tampered is not None:
-        raise tampered
-    return None
+
+    def attempt(parity: int) -> bytes | None:
+        plain = _decode(carried, erased, parity)
+        return None if plain is None else open_frame(plain)
+
+    return _first_payload([functools.partial(attempt, parity) for parity in parities])
 
 
 def _blocks(luma: np.ndarray) -> np.ndarray:
@@ -601,52 +712,60 @@ def _coefficients(image: np.ndarray) -> np.ndarray:
     return _DCT @ _blocks(image.astype(np.float64) @ _LUMA - 128) @ _DCT.T
 
 
-def _add_luma(image: np.ndarray, change: np.ndarray) -> np.ndarray:
-    """`image` with the (h, w, 8, 8) DCT-domain luma `change` added to R, G and B alike, rounded."""
+def _add_luma(image: np.ndarray, change: np.ndarray, contract: _Contract) -> np.ndarray:
+    """`image` with the (h, w, 8, 8) DCT-domain luma `change` (at the size the contract's channel delivers,
+    enlarged to the image's with a bicubic filter) added to R, G and B alike, rounded."""
     h, w = change.shape[:2]
-    pixels = np.zeros(image.shape[:2])
+    pixels = np.zeros(contract.shape(image.shape)[:2])
     pixels[: h * 8, : w * 8] = (_DCT.T @ change @ _DCT).transpose(0, 2, 1, 3).reshape(h * 8, w * 8)
+    if contract.scale != 1:
+        enlarged = Image.fromarray(pixels.astype(np.float32), "F").resize(image.shape[1::-1], Image.BICUBIC)
+        pixels = np.asarray(enlarged, np.float64)
     return np.clip(np.round(image + pixels[..., None]), 0, 255).astype(np.uint8)
 
 
-def _embed(cover: np.ndarray, parts: list[tuple[Slots, np.ndarray, np.ndarray]], through=()) -> np.ndarray:
-    """`cover` with, for each (slots, data, written) of `parts`, byte data[i] written into slot
+def _embed(cover: np.ndarray, parts: list[tuple[Slots, np.ndarray, np.ndarray, list]],
+           contract: _Contract = _Contract(LOSSLESS_QUALITY)) -> np.ndarray:
+    """`cover` with, for each (slots, data, written, through) of `parts`, byte data[i] written into slot
     slots.order[i] where that slot's block is `written` (bool per block of slots.blocks). `through`: the
-    channel (uint8 image -> what arrives); for up to CHANNEL_PASSES, every carrier whose bit arrives wrong is
-    moved by what it lacked, so the channel's own rounding and clipping (JPEG's ringing clips at black and
-    white on line art and text) carry the bit."""
+    channels (uint8 image -> what arrives) the part is corrected for: for up to CHANNEL_PASSES, every carrier
+    whose bit arrives wrong is moved by what it lacked, so the channel's own rounding and clipping (JPEG's
+    ringing clips at black and white on line art and text) carry the bit."""
     targets = []
-    for slots, data, written in parts:
+    for slots, data, written, through in parts:
         per_slot = np.zeros(len(slots.order), np.uint8)
         per_slot[slots.order] = data
         bits = np.unpackbits(per_slot[:, None], axis=1).reshape(len(slots.blocks), -1)
-        targets.append((slots, bits, (slots.dither + bits / 2) * slots.layout.steps, written[:, None]))
+        targets.append((slots, bits, (slots.dither + bits / 2) * slots.layout.steps, written[:, None], through))
 
-    def corrected(stego: np.ndarray, arrived: np.ndarray, all_bits: bool) -> tuple[np.ndarray, int]:
-        """`stego` with the carriers of `arrived` (its coefficients, or those of what the channel delivers)
-        moved to their lattice points (all, or those whose bit is wrong), and how many moved."""
+    def corrected(stego: np.ndarray, arrived: np.ndarray, channel=None) -> tuple[np.ndarray, int]:
+        """`stego` with the carriers of `arrived` (its coefficients, or those of what `channel` delivers)
+        moved to their lattice points (all, or those of the parts corrected for `channel` whose bit is
+        wrong), and how many moved."""
         change, moved = np.zeros((arrived.shape[0] * arrived.shape[1], 8, 8)), 0
-        for slots, bits, offset, written in targets:
+        for slots, bits, offset, written, through in targets:
+            if channel is not None and channel not in through:
+                continue
             layout = slots.layout
             current = arrived.reshape(-1, 8, 8)[slots.blocks][:, layout.rows, layout.cols]
             wanted = np.round((current - offset) / layout.steps) * layout.steps + offset
-            wrong = written & (all_bits | ((np.abs((current / layout.steps - slots.dither) % 1.0 - 0.5) < 0.25)
-                                           != bits))
+            wrong = written & ((channel is None) | ((np.abs((current / layout.steps - slots.dither) % 1.0 - 0.5)
+                                                     < 0.25) != bits))
             change[slots.blocks[:, None], layout.rows, layout.cols] = np.where(wrong, wanted - current, 0)
             moved += int(wrong.sum())
-        return _add_luma(stego, change.reshape(arrived.shape)), moved
+        return _add_luma(stego, change.reshape(arrived.shape), contract), moved
 
     stego = cover
     for _ in range(EMBED_PASSES):  # rounding and clipping to 8 bits move the coefficients a little: write again
-        stego = corrected(stego, _coefficients(stego), True)[0]
-    before = np.inf
+        stego = corrected(stego, _coefficients(contract.arrived(stego)))[0]
+    before, every = np.inf, list(dict.fromkeys(channel for *_, through in targets for channel in through))
     for _ in range(CHANNEL_PASSES):
         moved = 0
-        for channel in through:
-            stego, wrong = corrected(stego, _coefficients(channel(stego)), False)
+        for channel in every:
+            stego, wrong = corrected(stego, _coefficients(channel(stego)), channel)
             moved += wrong
-        if moved > SETTLED * before:
-            break  # what is left does not go away
+        if moved == 0 or moved > SETTLED * before:
+            break  # nothing left, or what is left does not go away
         before = moved
     return stego
 
@@ -720,8 +839,7 @@ def _unseal(data: bytes, header: Header, cipher_key: bytes) -> bytes | None:
         return ChaCha20Poly1305(cipher_key).decrypt(header.nonce, data[_LENGTH.size : _LENGTH.size + length + _TAG],
                                                     header.pack() + length_bytes)
     except InvalidTag:
-        raise NothingRevealed("the payload decoded but failed authentication: the stego image was altered after "
-                              "hiding, or it was forged") from None
+        raise AuthenticationFailed(_TAMPERED) from None
 
 
 def _unseal_v2_v1(data: bytes, material: bytes) -> bytes | None:
@@ -734,8 +852,7 @@ def _unseal_v2_v1(data: bytes, material: bytes) -> bytes | None:
             return ChaCha20Poly1305(_derive(material, b"cipher" + nonce)).decrypt(nonce, body, data[: _HEADER_V2.size])
         except InvalidTag:
             if _open_v1(data, material) is None:
-                raise NothingRevealed("the payload decoded but failed authentication: the stego image was "
-                                      "altered after hiding, or it was forged") from None
+                raise AuthenticationFailed(_TAMPERED) from None
     return _open_v1(data, material)
 
 

@@ -94,8 +94,7 @@ def for_channel(channel, keyed: bool = False) -> tuple[str, ...]:
     if dct_code.DctCode().survives(channel):
         return (dct_code.NAME,)
     raise ConfigError(f"no method here is checked to survive {channel} (dct-code: png and jpeg:Q for Q >= "
-                      f"{dct_code.DESIGN_QUALITY}); photo-robust carries a poor secret through resizing: "
-                      "--model photo-robust --allow-lossy")
+                      f"{dct_code.DESIGN_QUALITY}, each after one resize:S)")
 
 
 def reveal_order(keyed: bool = False) -> tuple[str, ...]:
