@@ -3,7 +3,8 @@
 For each photo folder, every photo hides the next (in name order). For each method and channel, the stego
 image is made as `pixinpix hide --channel CHANNEL` makes it (`api.hide(..., channel=CHANNEL)`: a method that
 tunes itself to the channel, `dct-code`, carries the most that survives it; the others ignore it), put
-through the channel with Pillow (`channels.Channel.apply`) and revealed. A cover the method refuses, or a
+through the channel with Pillow (`channels.Channel.apply`) and revealed (through a channel that resizes,
+against the secret at the size that arrives). A cover the method refuses, or a
 secret that does not survive, counts as a mid-grey secret (about 12.8 dB on Kodak). Prints, per method and
 channel: stego PSNR / SSIM against the cover (mean, and the lowest), revealed PSNR (mean), refused covers
 and seconds per hide and reveal; writes `channels.json` and `channels.png` (revealed PSNR against channel,
@@ -27,6 +28,7 @@ import numpy as np
 from pixinpix_tf import api, channels
 from pixinpix_tf.analysis import metrics
 from pixinpix_tf.errors import ImageError
+from pixinpix_tf.inference.tiling import fit_secret
 from pixinpix_tf.analysis.evaluate import each_hiding_the_next
 from pixinpix_tf.analysis.report import write_atomic
 from pixinpix_tf.methods import registry
@@ -49,8 +51,10 @@ def figures(method_name: str, channel: str, folder: Path, limit: int | None = No
         hidden = time.perf_counter() - start
         start = time.perf_counter()
         revealed = reveal_or_grey(method, route.apply(stego))
-        rows.append([metrics.psnr(cover, stego)[0], metrics.ssim(cover, stego)[0], metrics.psnr(secret, revealed)[0],
-                     hidden, time.perf_counter() - start])
+        seconds = time.perf_counter() - start
+        reference = fit_secret(secret, *revealed.shape[:2])  # a channel that resizes delivers the secret smaller
+        rows.append([metrics.psnr(cover, stego)[0], metrics.ssim(cover, stego)[0],
+                     metrics.psnr(reference, revealed)[0], hidden, seconds])
     rows = np.asarray(rows, np.float64)
     mean = np.nanmean(rows, axis=0) if len(refused) < len(rows) else np.full(rows.shape[1], np.nan)
     return {"photos": len(rows), "refused": refused, "stego_psnr": float(mean[0]), "stego_ssim": float(mean[1]),

@@ -5,7 +5,8 @@ A channel is one or more steps joined by `+`, applied in order:
 - `png`: stored losslessly (nothing changes);
 - `jpeg:Q`: saved as JPEG at quality Q (1..100, Pillow/libjpeg's standard tables);
 - `webp:Q`: saved as lossy WebP at quality Q;
-- `resize:S`: resized by the factor S (0 < S < 1, Lanczos), as a platform shrinks a photo.
+- `resize:S`: resized by the factor S (0 < S < 1) with Pillow's Lanczos filter, as a platform shrinks a
+  photo; `resize:S:FILTER` with another of RESIZE_FILTERS (`resize:0.5:bicubic`).
 
 Examples: `png`, `jpeg:75`, `resize:0.5+jpeg:75`. `for_output` says which channel a file name
 and quality put a stego image through. numpy and Pillow only.
@@ -23,6 +24,8 @@ from PIL import Image
 from pixinpix_tf.errors import ConfigError
 
 KINDS = ("png", "jpeg", "webp", "resize")
+RESIZE_FILTERS = {"lanczos": Image.LANCZOS, "bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR, "box": Image.BOX,
+                  "hamming": Image.HAMMING}
 LOSSLESS_SUFFIXES = (".png",)
 SUFFIX_KINDS = {".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
 
@@ -31,9 +34,12 @@ SUFFIX_KINDS = {".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
 class Step:
     kind: str  # one of KINDS
     value: float | None = None  # JPEG/WebP quality, resize factor
+    resample: str = "lanczos"  # a resize's filter (RESIZE_FILTERS)
 
     def __str__(self) -> str:
-        return self.kind if self.value is None else f"{self.kind}:{self.value:g}"
+        if self.value is None:
+            return self.kind
+        return f"{self.kind}:{self.value:g}" + (f":{self.resample}" if self.resample != "lanczos" else "")
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ class Channel:
                 image = np.asarray(Image.open(buffer).convert("RGB"))
             elif step.kind == "resize":
                 size = tuple(max(1, round(n * step.value)) for n in image.shape[1::-1])
-                image = np.asarray(Image.fromarray(image).resize(size, Image.LANCZOS))
+                image = np.asarray(Image.fromarray(image).resize(size, RESIZE_FILTERS[step.resample]))
         return image
 
 
@@ -75,6 +81,10 @@ def parse(text: str | Channel) -> Channel:
     steps = []
     for part in str(text).strip().lower().split("+"):
         kind, _, value = part.partition(":")
+        value, _, resample = value.partition(":")
+        if resample and (kind != "resize" or resample not in RESIZE_FILTERS):
+            raise ConfigError(f"channel {text!r}: {part!r}: only resize takes a filter, one of "
+                              f"{', '.join(RESIZE_FILTERS)}")
         if kind not in KINDS:
             raise ConfigError(f"channel {text!r}: unknown step {part!r}; steps are png, jpeg:Q, webp:Q, resize:S")
         if kind == "png":
@@ -91,7 +101,7 @@ def parse(text: str | Channel) -> Channel:
             raise ConfigError(f"channel {text!r}: the resize factor must be in (0, 1), got {value}")
         if kind != "resize" and not (number.is_integer() and 1 <= number <= 100):
             raise ConfigError(f"channel {text!r}: the {kind} quality must be an integer 1..100, got {value}")
-        steps.append(Step(kind, number))
+        steps.append(Step(kind, number, resample or "lanczos"))
     return Channel(tuple(steps))
 
 

@@ -138,6 +138,8 @@ def test_a_stego_image_made_for_resizing_reveals_from_what_the_channel_delivers_
     revealed = CODE.reveal(arrived)  # at the size that arrives, against the secret at that size
     assert revealed.shape == arrived.shape
     assert metrics.psnr(fit_secret(secret, *arrived.shape[:2]), revealed)[0] > 20
+    # the hider corrects it for Pillow's bicubic filter too (what Image.thumbnail uses), bit for bit
+    np.testing.assert_array_equal(CODE.reveal(channels.parse("resize:0.5:bicubic+jpeg:75").apply(stego)), revealed)
     assert CODE.reveal(stego).shape == stego.shape  # the stego image itself: the revealer resizes it
     assert metrics.psnr(cover, stego)[0] >= dct_code.STEGO_FLOOR_DB
     with pytest.raises(NothingRevealed):  # resized to 0.5 but made for nothing of the kind: nothing decodes
