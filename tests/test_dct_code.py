@@ -306,3 +306,23 @@ def test_covers_that_clip_at_black_and_white_carry_a_secret_through_jpeg(cover):
     stego = CODE.hide(cover, secret, channel="jpeg:75")
     assert metrics.psnr(secret, CODE.reveal(channels.parse("jpeg:75").apply(stego)))[0] > 20
     assert metrics.ssim(cover, stego)[0] > dct_code.SSIM_FLOOR
+
+
+def test_a_jpeg_with_its_own_tables_reveals_where_they_are_nowhere_coarser_than_the_channels(pair):
+    # mozjpeg and phone cameras write their own quantisation tables; a stego image made for jpeg:75 survives any
+    # luma table whose every entry is at most quality 75's standard one (the chroma table does not matter)
+    cover, secret = pair
+    stego = CODE.hide(cover, secret, channel="jpeg:75")
+    expected = CODE.reveal(stego)
+    standard = dct_code.quantisation_table(75)
+    u, v = np.indices((8, 8))
+    tables = {"finer towards high frequencies": np.maximum(1, np.floor(standard * (1 - (u + v) / 28))),
+              "flat": np.minimum(standard, 5), "the standard one, less one": np.maximum(1, standard - 1)}
+    for name, table in tables.items():
+        buffer = io.BytesIO()
+        luma = [int(entry) for entry in table.reshape(-1)]
+        Image.fromarray(stego).save(buffer, "JPEG", qtables=[luma, [40] * 64])
+        with Image.open(buffer) as saved:
+            assert saved.quantization[0] == luma  # Pillow takes and gives the tables row by row
+            received = np.asarray(saved.convert("RGB"))
+        np.testing.assert_array_equal(CODE.reveal(received), expected, err_msg=name)
