@@ -148,6 +148,27 @@ def test_a_stego_image_made_for_resizing_reveals_from_what_the_channel_delivers_
         CODE.hide(cover, secret, channel="jpeg:75+resize:0.5")
 
 
+def test_a_stego_image_made_for_webp_reveals_after_webp_at_that_quality_and_above(pair, tmp_path, capsys):
+    cover, secret = pair
+    Image.fromarray(cover).save(tmp_path / "cover.png")
+    # a .webp output at --quality 90 is the channel webp:90: dct-code, laid out for it
+    assert main(["hide", str(tmp_path / "cover.png"), str(SAMPLES / "secret.png"), "-o", str(tmp_path / "s.webp"),
+                 "--quality", "90"]) == 0
+    assert "dct-code" in capsys.readouterr().out
+    stego = read_image(tmp_path / "s.webp")
+    [(_, header)] = dct_code._headers(dct_code._coefficients(stego), stego.shape, None)
+    assert header.channel == "webp"
+    assert metrics.psnr(secret, CODE.reveal(stego))[0] > 20
+    # a PNG made for webp:90, then put through WebP at 90 and above
+    stego = CODE.hide(cover, secret, channel="webp:90")
+    revealed = [CODE.reveal(channels.parse(f"webp:{quality}").apply(stego)) for quality in (90, 95, 100)]
+    assert metrics.psnr(secret, revealed[0])[0] > 20
+    np.testing.assert_array_equal(revealed[1], revealed[0])
+    np.testing.assert_array_equal(revealed[2], revealed[0])
+    with pytest.raises(ConfigError, match="webp:Q for Q >= 85"):
+        CODE.hide(cover, secret, channel="webp:80")
+
+
 def test_a_stego_image_made_for_a_gentler_channel_carries_more_and_survives_it(pair):
     cover, secret = pair
     capacities = [CODE.capacity(cover, channel=channel) for channel in ("jpeg:50", "jpeg:75", "jpeg:90")]
@@ -159,7 +180,7 @@ def test_a_stego_image_made_for_a_gentler_channel_carries_more_and_survives_it(p
         np.testing.assert_array_equal(CODE.reveal(distortions.jpeg(stego[None], 100 - quality)[0]), revealed)
     with pytest.raises(NothingRevealed):  # made for 90, it is not made to survive 50
         CODE.reveal(distortions.jpeg(stego[None], 50)[0])
-    with pytest.raises(ConfigError, match="png and jpeg:Q for Q >= 50, each after one resize:S .*, not jpeg:40"):
+    with pytest.raises(ConfigError, match="webp:Q for Q >= 85, each after one resize:S .*, not jpeg:40"):
         CODE.hide(cover, secret, channel="jpeg:40")
 
 

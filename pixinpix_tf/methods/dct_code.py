@@ -114,7 +114,11 @@ _OVERHEAD = _LENGTH.size + _TAG
 _HEADER_V2 = struct.Struct(">B12sI")
 # Format 1 (still revealed): length of the AVIF and a 4-byte check, XORed with a keystream of the key alone.
 _HEADER_V1 = struct.Struct(">I4s")
-CHANNEL_KINDS = ("jpeg", "png", "resize")  # the header's channel byte
+CHANNEL_KINDS = ("jpeg", "png", "resize", "webp")  # the header's channel byte
+# WebP (a 4x4 transform, chroma at half size, a loop filter) at quality Q keeps the bits of a layout with JPEG
+# quality L's steps for (lowest Q, L), the first that Q reaches (research log, 2026-12-07)
+WEBP_LAYOUTS = ((95, 90), (90, 75), (85, 65))
+LOWEST_WEBP_QUALITY = WEBP_LAYOUTS[-1][0]
 # The resize factors the revealer tries on an image it finds no header in (a stego image made for a channel that
 # resizes, before it went through it)
 RESIZES_TRIED = (0.5, 0.25)
@@ -202,7 +206,7 @@ FORMAT_2_LAYOUT.steps = 2.5 * FORMAT_2_LAYOUT.table[FORMAT_2_LAYOUT.rows, FORMAT
 class Header:
     """What the revealer reads first, with the key alone: how the rest is laid out and coded."""
 
-    channel: str  # `jpeg`, `png` or `resize` (CHANNEL_KINDS): what the stego image was made for
+    channel: str  # `jpeg`, `png`, `resize` or `webp` (CHANNEL_KINDS): what the stego image was made for
     layout: Layout  # its quality, bytes per block and texture level
     parity: int  # Reed-Solomon parity bytes per codeword (one of PARITY)
     nonce: bytes
@@ -360,20 +364,32 @@ class DctCode(Method):
 
 def design_channel(channel) -> str:
     """What dct-code lays a stego image out for to survive `channel` (None: jpeg:DESIGN_QUALITY): `png`,
-    `jpeg:Q` (Q from DESIGN_QUALITY to 100), or either after one `resize:S` (`resize:S+jpeg:Q`,
-    `resize:S`); ConfigError for a channel it does not survive."""
+    `jpeg:Q` (Q from DESIGN_QUALITY to 100), `webp:Q` (Q from LOWEST_WEBP_QUALITY), or one of them after one
+    `resize:S` (`resize:S+jpeg:Q`, `resize:S`); ConfigError for a channel it does not survive."""
     if channel is None:
         return f"jpeg:{DESIGN_QUALITY}"
     parsed = channels.parse(channel)
-    kinds = [step.kind for step in parsed.steps if step.kind != "png"]
-    quality = parsed.lowest_jpeg_quality
-    resizes = [step for step in parsed.steps if step.kind == "resize"]
-    if (any(kind not in ("jpeg", "resize") for kind in kinds) or (quality or 100) < DESIGN_QUALITY
-            or len(resizes) > 1 or "resize" in kinds[1:]):
-        raise ConfigError(f"dct-code survives png and jpeg:Q for Q >= {DESIGN_QUALITY}, each after one resize:S "
-                          f"(resize:0.5+jpeg:75), not {parsed}")
-    lossy = "png" if quality is None else f"jpeg:{quality}"
-    return f"{resizes[0]}+{lossy}" if resizes else lossy
+    steps = [step for step in parsed.steps if step.kind != "png"]
+    resizes = [step for step in steps if step.kind == "resize"]
+    lossy = [step for step in steps if step.kind != "resize"]
+    kinds = {step.kind for step in lossy}
+    quality = int(min(step.value for step in lossy)) if lossy else None
+    lowest = {"jpeg": DESIGN_QUALITY, "webp": LOWEST_WEBP_QUALITY}
+    if (len(resizes) > 1 or resizes[:1] != steps[:len(resizes)] or len(kinds) > 1
+            or any(kind not in lowest or quality < lowest[kind] for kind in kinds)):
+        raise ConfigError(f"dct-code survives png, jpeg:Q for Q >= {DESIGN_QUALITY} and webp:Q for Q >= "
+                          f"{LOWEST_WEBP_QUALITY}, each after one resize:S (resize:0.5+jpeg:75), not {parsed}")
+    last = f"{kinds.pop()}:{quality}" if lossy else "png"
+    return f"{resizes[0]}+{last}" if resizes else last
+
+
+def _layout_quality(last: str) -> int:
+    """The JPEG quality whose table a layout for the lossy step `last` (`jpeg:Q`, `webp:Q`) takes its steps
+    from: Q itself (at most LOSSLESS_QUALITY), or WEBP_LAYOUTS' for WebP."""
+    kind, quality = last.split(":")[0], int(last.split(":")[1])
+    if kind == "webp":
+        return next(layout for lowest, layout in WEBP_LAYOUTS if quality >= lowest)
+    return min(quality, LOSSLESS_QUALITY)
 
 
 @dataclass(frozen=True)
@@ -418,12 +434,12 @@ def _contracts(made_for: str) -> list[_Contract]:
         others = tuple(f"resize:{step.value:g}:{name}" for name in RESIZE_FILTERS if name != step.resample)
     if lossy == "png":
         return [_Contract(LOSSLESS_QUALITY, tuple(channels.parse(other).apply for other in others), resize)]
-    quality = int(lossy.split(":")[1])
-    layout_quality = min(quality, LOSSLESS_QUALITY)
+    kind, quality = lossy.split(":")[0], int(lossy.split(":")[1])
+    layout_quality = _layout_quality(lossy)
     # each quality, then each other filter at the design quality
-    both = tuple(channels.parse(f"{resize}+jpeg:{q}" if resize else f"jpeg:{q}").apply
+    both = tuple(channels.parse(f"{resize}+{kind}:{q}" if resize else f"{kind}:{q}").apply
                  for q in (quality, (quality + 100) // 2))
-    both += tuple(channels.parse(f"{other}+jpeg:{quality}").apply for other in others)
+    both += tuple(channels.parse(f"{other}+{kind}:{quality}").apply for other in others)
     alone = both[:1] + both[2:]  # the design quality alone
     fallbacks = [_Contract(DESIGN_QUALITY, alone, resize)] if layout_quality > DESIGN_QUALITY else []
     return [_Contract(layout_quality, both, resize), _Contract(layout_quality, alone, resize)] + fallbacks
@@ -642,7 +658,7 @@ def _saved_again(image: np.ndarray, header: Header) -> list[np.ndarray]:
     JPEG saved at its layout's quality, as its channel would (the hider corrects a cover that clips at black
     and white, text and line art, for what its channel delivers, which the stego image itself may not
     reveal)."""
-    lossy = header.channel != "png" and header.layout.quality < LOSSLESS_QUALITY
+    lossy = header.channel in ("jpeg", "resize") and header.layout.quality < LOSSLESS_QUALITY
     return [channels.parse(f"jpeg:{header.layout.quality}").apply(image)] if lossy else []
 
 

@@ -93,8 +93,9 @@ def for_channel(channel, keyed: bool = False) -> tuple[str, ...]:
         return (dct_code.NAME, DEFAULT) if keyed else (baselines.AvifSecret.name,)
     if dct_code.DctCode().survives(channel):
         return (dct_code.NAME,)
-    raise ConfigError(f"no method here is checked to survive {channel} (dct-code: png and jpeg:Q for Q >= "
-                      f"{dct_code.DESIGN_QUALITY}, each after one resize:S)")
+    raise ConfigError(f"no method here is checked to survive {channel} (dct-code: png, jpeg:Q for Q >= "
+                      f"{dct_code.DESIGN_QUALITY} and webp:Q for Q >= {dct_code.LOWEST_WEBP_QUALITY}, each after one "
+                      "resize:S)")
 
 
 def reveal_order(keyed: bool = False) -> tuple[str, ...]:
