@@ -347,3 +347,11 @@ def test_a_jpeg_with_its_own_tables_reveals_where_they_are_nowhere_coarser_than_
             assert saved.quantization[0] == luma  # Pillow takes and gives the tables row by row
             received = np.asarray(saved.convert("RGB"))
         np.testing.assert_array_equal(CODE.reveal(received), expected, err_msg=name)
+
+
+def test_a_small_room_takes_the_secret_as_webp_whose_container_is_smaller_than_avifs(pair):
+    secret = pair[1]
+    small, large = dct_code._compress(secret, 200), dct_code._compress(secret, 4000)
+    assert small[:4] == b"RIFF" and len(small) <= 200  # AVIF's container alone is about 300 bytes
+    assert large[4:12] == b"ftypavif" and len(large) <= 4000
+    assert dct_code._compress(secret, 40) is None

@@ -4,8 +4,8 @@ The learned hiders carry the secret as a faint picture, and every JPEG save blur
 carries it as bits that a JPEG save does not change, as many as the channel the stego image will travel
 (`channel=`, `pixinpix hide --channel`) leaves room for:
 
-1. the secret (fitted to the cover) is compressed to AVIF, at the scale and quality that look best
-   within the cover's capacity;
+1. the secret (fitted to the cover) is compressed to AVIF (or, in a small room, WebP), at the scale and
+   quality that look best within the cover's capacity;
 2. the bytes are encrypted and authenticated (ChaCha20-Poly1305) under a key derived from the key
    material and a random 12-byte nonce drawn for each image, and protected by a Reed-Solomon code
    (`reedsolo`) whose parity follows the share of blocks the revealer will not read;
@@ -95,6 +95,9 @@ SECRET_SCALES = (1.0, 0.75, 0.5, 0.35, 0.25, 0.18, 0.125)  # sides the secret ma
 PARITY = tuple(range(16, 253, 4))  # Reed-Solomon parity bytes per 255-byte codeword the hider may use
 FORMAT_2_PARITY = tuple(range(32, 241, 16))  # those of formats 1 and 2
 AVIF_SPEED = 6
+# Bytes of room below which the secret may be WebP (`_compress`): on Kodak secrets at 384x256, WebP reveals 0.3-0.9 dB
+# better up to 1,000 bytes (and fits below AVIF's 400), AVIF 0.3-0.6 dB better from 1,500 (research log, 2026-12-07)
+WEBP_BELOW = 1500
 # Largest probe, in steps of the layout's table, of the blocks the hider writes into and of those the revealer
 # reads (module docstring, 5: 0.375 plus a margin for 8-bit rounding); format 1 settled its blocks clear of
 # FORMAT_1_THRESHOLD and read that.
@@ -324,7 +327,8 @@ class DctCode(Method):
             raise nothing
         try:  # the check holds for the public key's payloads too, so anyone can forge one: trust nothing
             with Image.open(io.BytesIO(payload)) as image:
-                if image.format != "AVIF" or image.width > stego.shape[1] or image.height > stego.shape[0]:
+                if image.format not in ("AVIF", "WEBP") or image.width > stego.shape[1] \
+                        or image.height > stego.shape[0]:
                     raise nothing
                 return np.asarray(image.convert("RGB").resize(stego.shape[1::-1], Image.BICUBIC))
         except (OSError, ValueError, Image.DecompressionBombError):
@@ -815,31 +819,34 @@ def _read(coefficients: np.ndarray, slots: Slots) -> np.ndarray:
 
 
 def _compress(secret: np.ndarray, room: int) -> bytes | None:
-    """The AVIF of `secret` within `room` bytes that reveals best (scale and quality searched), or None."""
+    """The secret as AVIF or WebP within `room` bytes that reveals best (codec, scale and quality searched),
+    or None. WebP only where the room is below WEBP_BELOW: its 45-byte container against AVIF's 300 wins there,
+    AVIF's coding above."""
     height, width = secret.shape[:2]
     best, best_error = None, np.inf
-    for scale in SECRET_SCALES:
-        image = Image.fromarray(np.asarray(secret, np.uint8))
-        if scale < 1:
-            image = image.resize((max(8, round(width * scale)), max(8, round(height * scale))), Image.LANCZOS)
-        data = _largest_fitting(image, room)
-        if data is None:
-            continue
-        with Image.open(io.BytesIO(data)) as decoded:
-            back = np.asarray(decoded.convert("RGB").resize((width, height), Image.BICUBIC), np.float64)
-        error = np.mean((back - secret) ** 2)
-        if error < best_error:
-            best, best_error = data, error
+    for codec in ("AVIF", "WEBP") if room < WEBP_BELOW else ("AVIF",):
+        for scale in SECRET_SCALES:
+            image = Image.fromarray(np.asarray(secret, np.uint8))
+            if scale < 1:
+                image = image.resize((max(8, round(width * scale)), max(8, round(height * scale))), Image.LANCZOS)
+            data = _largest_fitting(image, room, codec)
+            if data is None:
+                continue
+            with Image.open(io.BytesIO(data)) as decoded:
+                back = np.asarray(decoded.convert("RGB").resize((width, height), Image.BICUBIC), np.float64)
+            error = np.mean((back - secret) ** 2)
+            if error < best_error:
+                best, best_error = data, error
     return best
 
 
-def _largest_fitting(image: Image.Image, room: int) -> bytes | None:
-    """AVIF at the highest quality (binary search) of at most `room` bytes, or None."""
+def _largest_fitting(image: Image.Image, room: int, codec: str = "AVIF") -> bytes | None:
+    """`codec` (AVIF or WEBP) at the highest quality (binary search) of at most `room` bytes, or None."""
     best, low, high = None, 0, 100
     while low <= high:
         quality = low if best is None else (low + high) // 2  # the lowest first: often nothing fits
         buffer = io.BytesIO()
-        image.save(buffer, format="AVIF", quality=quality, speed=AVIF_SPEED)
+        image.save(buffer, format=codec, quality=quality, **({"speed": AVIF_SPEED} if codec == "AVIF" else {}))
         if buffer.tell() <= room:
             best, low = buffer.getvalue(), quality + 1
         elif best is None:
