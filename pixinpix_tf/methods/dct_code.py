@@ -819,12 +819,14 @@ def _read(coefficients: np.ndarray, slots: Slots) -> np.ndarray:
 
 
 def _compress(secret: np.ndarray, room: int) -> bytes | None:
-    """The secret as AVIF or WebP within `room` bytes that reveals best (codec, scale and quality searched),
-    or None. WebP only where the room is below WEBP_BELOW: its 45-byte container against AVIF's 300 wins there,
-    AVIF's coding above."""
+    """The secret as AVIF or WebP within `room` bytes that reveals best, or None: for each codec, the scales
+    from the largest that fits down to the one past the best (the error rises from there: on Kodak the best
+    of all scales every time), each at the highest quality that fits. WebP only where the room is below
+    WEBP_BELOW: its 45-byte container against AVIF's 300 wins there, AVIF's coding above."""
     height, width = secret.shape[:2]
-    best, best_error = None, np.inf
+    found = []  # (error, data)
     for codec in ("AVIF", "WEBP") if room < WEBP_BELOW else ("AVIF",):
+        best_error = np.inf
         for scale in SECRET_SCALES:
             image = Image.fromarray(np.asarray(secret, np.uint8))
             if scale < 1:
@@ -834,10 +836,12 @@ def _compress(secret: np.ndarray, room: int) -> bytes | None:
                 continue
             with Image.open(io.BytesIO(data)) as decoded:
                 back = np.asarray(decoded.convert("RGB").resize((width, height), Image.BICUBIC), np.float64)
-            error = np.mean((back - secret) ** 2)
-            if error < best_error:
-                best, best_error = data, error
-    return best
+            error = float(np.mean((back - secret) ** 2))
+            if error >= best_error:
+                break
+            best_error = error
+            found.append((error, data))
+    return min(found, key=lambda each: each[0])[1] if found else None
 
 
 def _largest_fitting(image: Image.Image, room: int, codec: str = "AVIF") -> bytes | None:
