@@ -1,4 +1,4 @@
-"""`dct-code`: a digital hider that survives JPEG: numpy, Pillow, reedsolo and cryptography only.
+"""`dct-code`: a digital hider that survives JPEG, WebP and resizing: numpy, Pillow, reedsolo and cryptography only.
 
 The learned hiders carry the secret as a faint picture, and every JPEG save blurs it further. This one
 carries it as bits that a JPEG save does not change, as many as the channel the stego image will travel
@@ -39,12 +39,15 @@ The hider checks its own work: it reveals its stego image as it is and through i
 design quality and halfway from it to 100); if that fails it adds parity and tries again. The luma change
 is added equally to R, G and B, so the chroma a JPEG save subsamples is untouched.
 
-Made for a channel that resizes (`resize:S+jpeg:Q`), it lays the code out on the cover as the channel
-resizes it (Pillow's Lanczos filter) and enlarges the change to the cover's size; the revealer reads the
-image it receives at its own size, and resizes a stego image in which it finds no header by RESIZES_TRIED.
-What it does not survive: a resize other than the one it was made for (another factor or another filter:
-bicubic, bilinear and box filters at the same factor leave nothing readable), blurring, a crop that moves
-the 8x8 grid, and JPEG below the quality it was made for (50 at the lowest, the default).
+Made for `webp:Q` (Q >= LOWEST_WEBP_QUALITY), it takes the steps of a JPEG quality WebP at Q keeps
+(WEBP_LAYOUTS) and is corrected and checked through WebP. Made for a channel that resizes (`resize:S+jpeg:Q`),
+it lays the code out on the cover as the channel
+resizes it (Pillow's Lanczos filter, or the one the channel names) and enlarges the change to the cover's
+size, corrected for each of RESIZE_FILTERS; the revealer reads the image it receives at its own size, and
+resizes a stego image in which it finds no header by RESIZES_TRIED. What it does not survive: a resize
+other than the one it was made for (another factor, or a bilinear, box or Hamming filter), blurring, a crop
+that moves the 8x8 grid, and JPEG or WebP below the quality it was made for (JPEG 50 at the lowest, the
+default).
 
 With a key (`keys.Key`), the key material is its memory-hard derivation (`Key.memory_hard`, scrypt);
 without one, a fixed public key, so anyone can reveal (and so detect) an unkeyed stego image. Without
@@ -65,7 +68,10 @@ import dataclasses
 import functools
 
 import numpy as np
-import reedsolo
+try:  # reedsolo's compiled codec (in its wheels), ten times faster than its pure-Python one
+    from creedsolo import ReedSolomonError, RSCodec
+except ImportError:  # a platform without reedsolo's wheels
+    from reedsolo import ReedSolomonError, RSCodec
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from PIL import Image, features
@@ -95,6 +101,9 @@ SECRET_SCALES = (1.0, 0.75, 0.5, 0.35, 0.25, 0.18, 0.125)  # sides the secret ma
 PARITY = tuple(range(16, 253, 4))  # Reed-Solomon parity bytes per 255-byte codeword the hider may use
 FORMAT_2_PARITY = tuple(range(32, 241, 16))  # those of formats 1 and 2
 AVIF_SPEED = 6
+# The secret's codec search runs AVIF's fastest encoder, and its FINALISTS best picks are encoded again at AVIF_SPEED
+# at up to FINAL_QUALITIES more quality steps (research log, 2026-12-07)
+SEARCH_SPEED, FINAL_QUALITIES, FINALISTS = 10, 12, 2
 # Bytes of room below which the secret may be WebP (`_compress`): on Kodak secrets at 384x256, WebP reveals 0.3-0.9 dB
 # better up to 1,000 bytes (and fits below AVIF's 400), AVIF 0.3-0.6 dB better from 1,500 (research log, 2026-12-07)
 WEBP_BELOW = 1500
@@ -508,7 +517,7 @@ def _embed_frame(cover: np.ndarray, coefficients: np.ndarray, frame: _Frame, hea
     body's, each where its layout writes on the cover as it arrives (of DCT `coefficients`), corrected through
     the contract's checks (the stego image itself, where there are none)."""
     body = frame.body(header)
-    coded_header = np.frombuffer(bytes(frame.header_codec.encode(header.pack())), np.uint8)
+    coded_header = np.frombuffer(bytes(frame.header_codec.encode(bytearray(header.pack()))), np.uint8)
     itself = [contract.arrived]
     # the header is read before anything else, as it arrives: corrected for the stego image itself too
     return _embed(cover, [(frame.header, coded_header, HEADER_LAYOUT.written(coefficients)[frame.header.blocks],
@@ -540,7 +549,7 @@ class _Frame:
         permutation = np.argsort(chosen.random_raw(count), kind="stable")
         size = int(min(size, max(Header.FORMAT.size * 2, count // 8)))
         self.header = Slots(_derive(material, b"header"), permutation[:size], HEADER_LAYOUT)
-        self.header_codec = reedsolo.RSCodec(size - Header.FORMAT.size)
+        self.header_codec = RSCodec(size - Header.FORMAT.size)
         self.body_blocks = np.sort(permutation[size:])
 
     @staticmethod
@@ -629,8 +638,8 @@ def _read_header(coefficients: np.ndarray, frame: _Frame) -> Header | None:
     if len(erased) > frame.header_codec.nsym - HEADER_SPARE:
         return None
     try:
-        data = frame.header_codec.decode(bytearray(carried.tobytes()), erase_pos=[int(i) for i in erased])[0]
-    except reedsolo.ReedSolomonError:
+        data = frame.header_codec.decode(bytearray(carried.tobytes()), erase_pos=bytearray(erased.tolist()))[0]
+    except ReedSolomonError:
         return None
     return Header.unpack(bytes(data))
 
@@ -647,7 +656,7 @@ def _decodes(image: np.ndarray, frame: _Frame, header: Header, coded: np.ndarray
 
 def _header_decodes(image: np.ndarray, frame: _Frame, header: Header) -> bool:
     """Whether the revealer reads `header` from `image` (with HEADER_SPARE parity to spare)."""
-    coded_header = np.frombuffer(bytes(frame.header_codec.encode(header.pack())), np.uint8)
+    coded_header = np.frombuffer(bytes(frame.header_codec.encode(bytearray(header.pack()))), np.uint8)
     return _worst(_coefficients(image), frame.header, coded_header) <= frame.header_codec.nsym - HEADER_SPARE
 
 
@@ -821,38 +830,50 @@ def _read(coefficients: np.ndarray, slots: Slots) -> np.ndarray:
 def _compress(secret: np.ndarray, room: int) -> bytes | None:
     """The secret as AVIF or WebP within `room` bytes that reveals best, or None: for each codec, the scales
     from the largest that fits down to the one past the best (the error rises from there: on Kodak the best
-    of all scales every time), each at the highest quality that fits. WebP only where the room is below
-    WEBP_BELOW: its 45-byte container against AVIF's 300 wins there, AVIF's coding above."""
+    of all scales every time), each at the highest quality that fits, AVIF searched at SEARCH_SPEED and its
+    best picks encoded again at AVIF_SPEED. WebP only where the room is below WEBP_BELOW: its 45-byte container
+    against AVIF's 300 wins there, AVIF's coding above."""
     height, width = secret.shape[:2]
-    found = []  # (error, data)
+    found = []  # (error, data, image, quality)
+
+    def error_of(data: bytes) -> float:
+        with Image.open(io.BytesIO(data)) as decoded:
+            back = np.asarray(decoded.convert("RGB").resize((width, height), Image.BICUBIC), np.float64)
+        return float(np.mean((back - secret) ** 2))
+
     for codec in ("AVIF", "WEBP") if room < WEBP_BELOW else ("AVIF",):
         best_error = np.inf
         for scale in SECRET_SCALES:
             image = Image.fromarray(np.asarray(secret, np.uint8))
             if scale < 1:
                 image = image.resize((max(8, round(width * scale)), max(8, round(height * scale))), Image.LANCZOS)
-            data = _largest_fitting(image, room, codec)
-            if data is None:
+            fitting = _largest_fitting(image, room, codec, SEARCH_SPEED)
+            if fitting is None:
                 continue
-            with Image.open(io.BytesIO(data)) as decoded:
-                back = np.asarray(decoded.convert("RGB").resize((width, height), Image.BICUBIC), np.float64)
-            error = float(np.mean((back - secret) ** 2))
-            if error >= best_error:
+            if (error := error_of(fitting[0])) >= best_error:
                 break
             best_error = error
-            found.append((error, data))
-    return min(found, key=lambda each: each[0])[1] if found else None
+            found.append((error, *fitting, image, codec))
+    best = []  # (error, data): the search's, and the slower encoder's of its FINALISTS best picks of AVIF
+    for error, data, quality, image, codec in sorted(found, key=lambda each: each[0])[:FINALISTS]:
+        best.append((error, data))
+        if codec == "AVIF":  # the slower encoder packs more into the room: up to FINAL_QUALITIES more steps
+            if (final := _largest_fitting(image, room, codec, AVIF_SPEED, quality, quality + FINAL_QUALITIES)):
+                best.append((error_of(final[0]), final[0]))
+    return min(best, key=lambda each: each[0])[1] if best else None
 
 
-def _largest_fitting(image: Image.Image, room: int, codec: str = "AVIF") -> bytes | None:
-    """`codec` (AVIF or WEBP) at the highest quality (binary search) of at most `room` bytes, or None."""
-    best, low, high = None, 0, 100
+def _largest_fitting(image: Image.Image, room: int, codec: str = "AVIF", speed: int = AVIF_SPEED, low: int = 0,
+                     high: int = 100) -> tuple[bytes, int] | None:
+    """(`codec` (AVIF or WEBP, AVIF at `speed`) at the highest quality from `low` to `high` of at most `room`
+    bytes, that quality), found by binary search from `low`, or None."""
+    best = None
     while low <= high:
         quality = low if best is None else (low + high) // 2  # the lowest first: often nothing fits
         buffer = io.BytesIO()
-        image.save(buffer, format=codec, quality=quality, **({"speed": AVIF_SPEED} if codec == "AVIF" else {}))
+        image.save(buffer, format=codec, quality=quality, **({"speed": speed} if codec == "AVIF" else {}))
         if buffer.tell() <= room:
-            best, low = buffer.getvalue(), quality + 1
+            best, low = (buffer.getvalue(), quality), quality + 1
         elif best is None:
             return None
         else:
@@ -914,22 +935,22 @@ def _open_v1(data: bytes, material: bytes) -> bytes | None:
 
 def _encode(frame: bytes, parity: int, slots: int) -> np.ndarray:
     """The coded bytes for `slots` slots: `frame`, Reed-Solomon coded, zero padded."""
-    coded = np.frombuffer(bytes(reedsolo.RSCodec(parity).encode(frame)), np.uint8)
+    coded = np.frombuffer(bytes(RSCodec(parity).encode(bytearray(frame))), np.uint8)
     return np.pad(coded, (0, slots - len(coded)))
 
 
 def _decode(carried: np.ndarray, erased: np.ndarray, parity: int) -> bytes | None:
     """The frame `carried` (bytes in payload order, `erased` positions unknown) decodes to with `parity`,
-    or None."""
+    or None. One 255-byte codeword at a time, the first first: most wrong parities and keys fail there."""
     size, coded_size = _sizes(len(carried), parity)
     if size <= _OVERHEAD:
         return None
-    codec = reedsolo.RSCodec(parity)
-    try:  # the first codeword alone first: most wrong parities and keys fail there, fast
-        first = min(255, coded_size)
-        codec.decode(bytearray(carried[:first].tobytes()), erase_pos=[int(i) for i in erased if i < first])
-        plain = codec.decode(bytearray(carried[:coded_size].tobytes()),
-                             erase_pos=[int(i) for i in erased if i < coded_size])[0]
-    except reedsolo.ReedSolomonError:
-        return None
+    codec, plain = RSCodec(parity), bytearray()
+    for start in range(0, coded_size, 255):
+        end = min(start + 255, coded_size)
+        here = erased[(erased >= start) & (erased < end)] - start
+        try:
+            plain += codec.decode(bytearray(carried[start:end].tobytes()), erase_pos=bytearray(here.tolist()))[0]
+        except ReedSolomonError:
+            return None
     return bytes(plain)
