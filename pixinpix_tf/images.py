@@ -145,3 +145,19 @@ def write_image(image: np.ndarray, path, quality: int | None = None, icc_profile
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def largest_fitting(encode, room: int, low: int = 0, high: int = 100) -> tuple[bytes, int] | None:
+    """(encode(q), q) for the highest quality q from `low` to `high` whose encoding (`encode`: quality ->
+    bytes) takes at most `room` bytes, by binary search from `low` (often nothing fits: one try), or None."""
+    best = None
+    while low <= high:
+        quality = low if best is None else (low + high) // 2
+        data = encode(quality)
+        if len(data) <= room:
+            best, low = (data, quality), quality + 1
+        elif best is None:
+            return None
+        else:
+            high = quality - 1
+    return best

@@ -38,6 +38,7 @@ import numpy as np
 from PIL import Image
 
 from pixinpix_tf.errors import ConfigError, ImageError, NothingRevealed
+from pixinpix_tf.images import largest_fitting
 from pixinpix_tf.methods.base import Method
 
 CODECS = {"webp": "WEBP", "jpeg": "JPEG", "avif": "AVIF"}
@@ -85,16 +86,9 @@ def _encode(secret: np.ndarray, codec: str, quality: int) -> bytes:
 
 
 def _largest_fitting(secret: np.ndarray, codec: str, capacity: int) -> bytes:
-    """The encoding at the highest quality (binary search over 1..100) of at most `capacity` bytes, or b""."""
-    best, low, high = b"", 1, 100
-    while low <= high:
-        quality = (low + high) // 2
-        data = _encode(secret, codec, quality)
-        if len(data) <= capacity:
-            best, low = data, quality + 1
-        else:
-            high = quality - 1
-    return best
+    """The encoding at the highest quality (1..100) of at most `capacity` bytes, or b""."""
+    fitting = largest_fitting(lambda quality: _encode(secret, codec, quality), capacity, 1, 100)
+    return b"" if fitting is None else fitting[0]
 
 
 def _payload_bits(secret: np.ndarray, codec: str, capacity: int) -> np.ndarray:

@@ -79,6 +79,7 @@ from PIL import Image, features
 from pixinpix_tf import channels, keys
 from pixinpix_tf.analysis import metrics
 from pixinpix_tf.errors import AuthenticationFailed, ConfigError, ImageError, NothingRevealed
+from pixinpix_tf.images import largest_fitting
 from pixinpix_tf.inference.tiling import fit_secret
 from pixinpix_tf.keys import Key
 from pixinpix_tf.methods.base import Method
@@ -865,20 +866,14 @@ def _compress(secret: np.ndarray, room: int) -> bytes | None:
 
 def _largest_fitting(image: Image.Image, room: int, codec: str = "AVIF", speed: int = AVIF_SPEED, low: int = 0,
                      high: int = 100) -> tuple[bytes, int] | None:
-    """(`codec` (AVIF or WEBP, AVIF at `speed`) at the highest quality from `low` to `high` of at most `room`
-    bytes, that quality), found by binary search from `low`, or None."""
-    best = None
-    while low <= high:
-        quality = low if best is None else (low + high) // 2  # the lowest first: often nothing fits
+    """(`image` as `codec` (AVIF or WEBP, AVIF at `speed`) at the highest quality from `low` to `high` of at
+    most `room` bytes, that quality), or None."""
+    def encode(quality: int) -> bytes:
         buffer = io.BytesIO()
         image.save(buffer, format=codec, quality=quality, **({"speed": speed} if codec == "AVIF" else {}))
-        if buffer.tell() <= room:
-            best, low = (buffer.getvalue(), quality), quality + 1
-        elif best is None:
-            return None
-        else:
-            high = quality - 1
-    return best
+        return buffer.getvalue()
+
+    return largest_fitting(encode, room, low, high)
 
 
 def _sizes(slots: int, parity: int) -> tuple[int, int]:
