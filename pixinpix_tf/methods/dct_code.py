@@ -763,14 +763,24 @@ def _coefficients(image: np.ndarray) -> np.ndarray:
 
 def _add_luma(image: np.ndarray, change: np.ndarray, contract: _Contract) -> np.ndarray:
     """`image` with the (h, w, 8, 8) DCT-domain luma `change` (at the size the contract's channel delivers,
-    enlarged to the image's with a bicubic filter) added to R, G and B alike, rounded."""
+    enlarged to the image's with a bicubic filter) added to R, G and B alike, rounded; at full size, only
+    the blocks it changes are computed."""
     h, w = change.shape[:2]
-    pixels = np.zeros(contract.shape(image.shape)[:2])
-    pixels[: h * 8, : w * 8] = (_DCT.T @ change @ _DCT).transpose(0, 2, 1, 3).reshape(h * 8, w * 8)
     if contract.scale != 1:
+        pixels = np.zeros(contract.shape(image.shape)[:2])
+        pixels[: h * 8, : w * 8] = (_DCT.T @ change @ _DCT).transpose(0, 2, 1, 3).reshape(h * 8, w * 8)
         enlarged = Image.fromarray(pixels.astype(np.float32), "F").resize(image.shape[1::-1], Image.BICUBIC)
-        pixels = np.asarray(enlarged, np.float64)
-    return np.clip(np.round(image + pixels[..., None]), 0, 255).astype(np.uint8)
+        return np.clip(np.round(image + np.asarray(enlarged, np.float64)[..., None]), 0, 255).astype(np.uint8)
+    flat = change.reshape(-1, 8, 8)
+    touched = np.flatnonzero(np.any(flat != 0, axis=(1, 2)))
+    core = image[: h * 8, : w * 8].copy()
+    blocks = core.reshape(h, 8, w, 8, 3).transpose(0, 2, 1, 3, 4)  # (h, w, 8, 8, 3), a view of core
+    rows, cols = np.divmod(touched, w)
+    pixels = (_DCT.T @ flat[touched] @ _DCT)[..., None]
+    blocks[rows, cols] = np.clip(np.round(blocks[rows, cols] + pixels), 0, 255).astype(np.uint8)
+    stego = image.copy()
+    stego[: h * 8, : w * 8] = core
+    return stego
 
 
 def _embed(cover: np.ndarray, parts: list[tuple[Slots, np.ndarray, np.ndarray, list]],
