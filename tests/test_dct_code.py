@@ -144,8 +144,13 @@ def test_a_stego_image_made_for_resizing_reveals_from_what_the_channel_delivers_
     assert metrics.psnr(cover, stego)[0] >= dct_code.STEGO_FLOOR_DB
     with pytest.raises(NothingRevealed):  # resized to 0.5 but made for nothing of the kind: nothing decodes
         CODE.reveal(channels.parse("resize:0.5+jpeg:75").apply(CODE.hide(cover, secret, channel="jpeg:75")))
-    with pytest.raises(ConfigError, match="each after one resize:S"):
+    with pytest.raises(ConfigError, match="each after one resize:S or fit:N"):
         CODE.hide(cover, secret, channel="jpeg:75+resize:0.5")
+    # a longest-side limit, as social networks apply: laid out at the size it brings the cover to
+    stego = CODE.hide(cover, secret, channel="fit:160+jpeg:75")
+    arrived = channels.parse("fit:160+jpeg:75").apply(stego)
+    assert arrived.shape == (160, 160, 3) and CODE.reveal(arrived).shape == arrived.shape
+    assert metrics.psnr(fit_secret(secret, 160, 160), CODE.reveal(arrived))[0] > 20
 
 
 def test_a_stego_image_made_for_webp_reveals_after_webp_at_that_quality_and_above(pair, tmp_path, capsys):

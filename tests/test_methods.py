@@ -63,19 +63,21 @@ def test_what_a_method_cannot_do_is_one_line_before_any_work(tmp_path, capsys):
 
 
 def test_channels_are_parsed_one_way_and_spelled_back():
-    for text in ("png", "jpeg:75", "webp:80", "resize:0.5+jpeg:75", "resize:0.5:bicubic+jpeg:75"):
+    for text in ("png", "jpeg:75", "webp:80", "resize:0.5+jpeg:75", "resize:0.5:bicubic+jpeg:75", "fit:2048+jpeg:80"):
         assert str(channels.parse(text)) == text
     assert channels.parse("resize:0.5:lanczos") == channels.parse("resize:0.5")  # Lanczos is the default filter
     assert channels.parse("resize:0.5+jpeg:75").lowest_jpeg_quality == 75 and channels.parse("png").lossless
     assert str(channels.for_output("x.JPG", 60)) == "jpeg:60" and str(channels.for_output("x.png")) == "png"
     for bad, message in (("gif", "unknown step"), ("jpeg:101", "integer 1..100"), ("resize:2", "in \\(0, 1\\)"),
-                         ("jpeg", "needs a number"), ("jpeg:75:box", "only resize takes a filter"),
-                         ("resize:0.5:nearest", "only resize takes a filter, one of lanczos, bicubic")):
+                         ("jpeg", "needs a number"), ("jpeg:75:box", "only resize and fit take a filter"),
+                         ("resize:0.5:nearest", "take a filter, one of lanczos, bicubic"),
+                         ("fit:100.5", "whole number of pixels")):
         with pytest.raises(ConfigError, match=message):
             channels.parse(bad)
     image = RNG.integers(0, 256, (40, 60, 3), dtype=np.uint8)
     assert channels.parse("png").apply(image) is image
     assert channels.parse("resize:0.5+jpeg:90").apply(image).shape == (20, 30, 3)
+    assert channels.parse("fit:30").apply(image).shape == (20, 30, 3) and channels.parse("fit:60").apply(image) is image
     smaller = [channels.parse(f"resize:0.5:{name}").apply(image) for name in channels.RESIZE_FILTERS]
     assert all(each.shape == (20, 30, 3) for each in smaller) and not np.array_equal(smaller[0], smaller[1])
 

@@ -132,9 +132,9 @@ CHANNEL_KINDS = ("jpeg", "png", "resize", "webp")  # the header's channel byte
 # quality L's steps for (lowest Q, L), the first that Q reaches (research log, 2026-12-07)
 WEBP_LAYOUTS = ((95, 90), (90, 75), (85, 65))
 LOWEST_WEBP_QUALITY = WEBP_LAYOUTS[-1][0]
-# The resize factors the revealer tries on an image it finds no header in (a stego image made for a channel that
-# resizes, before it went through it)
-RESIZES_TRIED = (0.5, 0.25)
+# The resizes the revealer tries on an image it finds no header in (a stego image made for a channel that resizes,
+# before it went through it)
+RESIZES_TRIED = ("resize:0.5", "resize:0.25", "fit:2048", "fit:1600", "fit:1080")
 # The resize filters (`channels.RESIZE_FILTERS`) a stego image made for a channel that resizes is corrected for,
 # besides the channel's own: Lanczos and bicubic differ by 2-4 in the carriers' coefficients at the 95th
 # percentile; bilinear, box and Hamming by 5-20, more than a QIM step allows (research log, 2026-12-07)
@@ -379,20 +379,21 @@ class DctCode(Method):
 def design_channel(channel) -> str:
     """What dct-code lays a stego image out for to survive `channel` (None: jpeg:DESIGN_QUALITY): `png`,
     `jpeg:Q` (Q from DESIGN_QUALITY to 100), `webp:Q` (Q from LOWEST_WEBP_QUALITY), or one of them after one
-    `resize:S` (`resize:S+jpeg:Q`, `resize:S`); ConfigError for a channel it does not survive."""
+    `resize:S` or `fit:N` (`resize:S+jpeg:Q`, `fit:2048+jpeg:75`, `resize:S`); ConfigError for a channel it
+    does not survive."""
     if channel is None:
         return f"jpeg:{DESIGN_QUALITY}"
     parsed = channels.parse(channel)
     steps = [step for step in parsed.steps if step.kind != "png"]
-    resizes = [step for step in steps if step.kind == "resize"]
-    lossy = [step for step in steps if step.kind != "resize"]
+    resizes = [step for step in steps if step.kind in ("resize", "fit")]
+    lossy = [step for step in steps if step.kind not in ("resize", "fit")]
     kinds = {step.kind for step in lossy}
     quality = int(min(step.value for step in lossy)) if lossy else None
     lowest = {"jpeg": DESIGN_QUALITY, "webp": LOWEST_WEBP_QUALITY}
     if (len(resizes) > 1 or resizes[:1] != steps[:len(resizes)] or len(kinds) > 1
             or any(kind not in lowest or quality < lowest[kind] for kind in kinds)):
         raise ConfigError(f"dct-code survives png, jpeg:Q for Q >= {DESIGN_QUALITY} and webp:Q for Q >= "
-                          f"{LOWEST_WEBP_QUALITY}, each after one resize:S (resize:0.5+jpeg:75), not {parsed}")
+                          f"{LOWEST_WEBP_QUALITY}, each after one resize:S or fit:N (resize:0.5+jpeg:75), not {parsed}")
     last = f"{kinds.pop()}:{quality}" if lossy else "png"
     return f"{resizes[0]}+{last}" if resizes else last
 
@@ -410,19 +411,17 @@ def _layout_quality(last: str) -> int:
 class _Contract:
     """A way to lay a stego image out for a channel: the layout's JPEG `quality`, the `checks` (uint8 stego
     image -> what arrives) it is corrected for and checked through, and the resize it arrives after (a
-    `channels` step spelling, `resize:S[:FILTER]`, or "": none), at whose size it carries the code."""
+    `channels` step spelling, `resize:S[:FILTER]` or `fit:N[:FILTER]`, or "": none), at whose size it
+    carries the code."""
 
     quality: int
     checks: tuple = ()
     resize: str = ""
 
-    @property
-    def scale(self) -> float:
-        return channels.parse(self.resize).steps[0].value if self.resize else 1.0
-
     def shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         """The shape an image of `shape` arrives at (as `channels` resizes)."""
-        return tuple(max(1, round(n * self.scale)) for n in shape[:2]) + tuple(shape[2:])
+        return (channels.parse(self.resize).steps[0].size(shape) if self.resize else tuple(shape[:2])) + tuple(
+            shape[2:])
 
     def arrived(self, image: np.ndarray) -> np.ndarray:
         """`image` at the size it arrives at, resized as the channel resizes (itself without a resize)."""
@@ -445,7 +444,7 @@ def _contracts(made_for: str) -> list[_Contract]:
     others = ()
     if resize:
         step = channels.parse(resize).steps[0]
-        others = tuple(f"resize:{step.value:g}:{name}" for name in RESIZE_FILTERS if name != step.resample)
+        others = tuple(f"{step.kind}:{step.value:g}:{name}" for name in RESIZE_FILTERS if name != step.resample)
     if lossy == "png":
         return [_Contract(LOSSLESS_QUALITY, tuple(channels.parse(other).apply for other in others), resize)]
     kind, quality = lossy.split(":")[0], int(lossy.split(":")[1])
@@ -468,6 +467,7 @@ def _plan(cover: np.ndarray, coefficients: np.ndarray, frame: _Frame, made_for: 
     level is raised while the stego image falls below the floors, and the layout scored by the bytes left at
     the parity the trial needs (`_needed_parity`). The gentlest layout is the last resort."""
     nonce, blocks, kind = os.urandom(12), frame.body_blocks, made_for.split(":")[0]
+    kind = "resize" if kind == "fit" else kind  # the header says a resize came first, not which
     quality = contract.quality
     levels = list(Layout.levels(quality))
 
@@ -688,9 +688,11 @@ def _carried_payload(image: np.ndarray, key: Key | None) -> bytes | None:
     then formats 2 and 1; None if none decodes."""
     coefficients, shape = _coefficients(image), image.shape
     found = _headers(coefficients, shape, key)
-    for factor in RESIZES_TRIED if not found else ():
-        smaller = _Contract(LOSSLESS_QUALITY, (), f"resize:{factor:g}").arrived(image)
-        if min(smaller.shape[:2]) >= 64 and (found := _headers(_coefficients(smaller), smaller.shape, key)):
+    for resize in RESIZES_TRIED if not found else ():
+        smaller = _Contract(LOSSLESS_QUALITY, (), resize).arrived(image)
+        if smaller.shape == image.shape or min(smaller.shape[:2]) < 64:
+            continue
+        if found := _headers(_coefficients(smaller), smaller.shape, key):
             image = smaller
             break
     attempts = [functools.partial(_body_payload, each, frame, header) for frame, header in found
@@ -766,7 +768,7 @@ def _add_luma(image: np.ndarray, change: np.ndarray, contract: _Contract) -> np.
     enlarged to the image's with a bicubic filter) added to R, G and B alike, rounded; at full size, only
     the blocks it changes are computed."""
     h, w = change.shape[:2]
-    if contract.scale != 1:
+    if contract.shape(image.shape) != image.shape:
         pixels = np.zeros(contract.shape(image.shape)[:2])
         pixels[: h * 8, : w * 8] = (_DCT.T @ change @ _DCT).transpose(0, 2, 1, 3).reshape(h * 8, w * 8)
         enlarged = Image.fromarray(pixels.astype(np.float32), "F").resize(image.shape[1::-1], Image.BICUBIC)
