@@ -71,20 +71,28 @@ def draw(results: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    def gentleness(name: str) -> float:  # png first, then JPEG from the highest quality down
-        route = channels.parse(name)
-        return 101 if route.lossless else route.lowest_jpeg_quality or 0
+    def group(name: str) -> int:  # 0: png and JPEG (one line), 1: WebP, 2: a resize first (markers alone)
+        kinds = {step.kind for step in channels.parse(name).steps}
+        return 2 if kinds & {"resize", "fit"} else 1 if "webp" in kinds else 0
 
-    names = sorted({name for methods in results.values() for per in methods.values() for name in per},
-                   key=gentleness, reverse=True)
-    figure, axes = plt.subplots(figsize=(7, 4))
+    def order(name: str) -> tuple:  # png first, then JPEG from the highest quality down, then the others
+        route = channels.parse(name)
+        qualities = [step.value for step in route.steps if step.kind in ("jpeg", "webp")]
+        return group(name), -(101 if route.lossless else min(qualities, default=0))
+
+    names = sorted({name for methods in results.values() for per in methods.values() for name in per}, key=order)
+    figure, axes = plt.subplots(figsize=(7.5, 4.2))
     for folder, methods in results.items():
         for method, per_channel in methods.items():
             shown = [name for name in names if name in per_channel]
-            axes.plot([names.index(name) for name in shown], [per_channel[name]["revealed_psnr"] for name in shown],
-                      marker="o", label=f"{method} ({folder})")
-    axes.set_xticks(range(len(names)), names)
-    axes.set_xlabel("channel (the stego image made for it, then put through it)")
+            line, = axes.plot([names.index(name) for name in shown if not group(name)],
+                              [per_channel[name]["revealed_psnr"] for name in shown if not group(name)],
+                              marker="o", label=f"{method} ({folder})")
+            others = [name for name in shown if group(name)]
+            axes.plot([names.index(name) for name in others], [per_channel[name]["revealed_psnr"] for name in others],
+                      marker="s", linestyle="none", color=line.get_color())
+    axes.set_xticks(range(len(names)), names, rotation=20, ha="right", fontsize=8)
+    axes.set_xlabel("channel (the stego image made for it, then put through it; squares: not JPEG alone)")
     axes.set_ylabel("revealed secret, mean PSNR (dB)")
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
