@@ -760,7 +760,15 @@ def _blocks(luma: np.ndarray) -> np.ndarray:
 
 def _coefficients(image: np.ndarray) -> np.ndarray:
     """(h, w, 8, 8) orthonormal DCT of the luma's 8x8 blocks (JPEG's scale: a change of c is c/8 per pixel)."""
-    return _DCT @ _blocks(image.astype(np.float64) @ _LUMA - 128) @ _DCT.T
+    return _transform(_blocks(image.astype(np.float64) @ _LUMA - 128), _DCT)
+
+
+def _transform(blocks: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """matrix @ block @ matrix.T for every 8x8 block of `blocks` (..., 8, 8), as two large matrix products
+    (three times faster than numpy's batched one on a photo)."""
+    shape = blocks.shape
+    rows = (np.ascontiguousarray(blocks).reshape(-1, 8) @ matrix.T).reshape(shape)
+    return (np.ascontiguousarray(np.swapaxes(rows, -1, -2)).reshape(-1, 8) @ matrix.T).reshape(shape).swapaxes(-1, -2)
 
 
 def _add_luma(image: np.ndarray, change: np.ndarray, contract: _Contract) -> np.ndarray:
@@ -770,7 +778,7 @@ def _add_luma(image: np.ndarray, change: np.ndarray, contract: _Contract) -> np.
     h, w = change.shape[:2]
     if contract.shape(image.shape) != image.shape:
         pixels = np.zeros(contract.shape(image.shape)[:2])
-        pixels[: h * 8, : w * 8] = (_DCT.T @ change @ _DCT).transpose(0, 2, 1, 3).reshape(h * 8, w * 8)
+        pixels[: h * 8, : w * 8] = _transform(change, _DCT.T).transpose(0, 2, 1, 3).reshape(h * 8, w * 8)
         enlarged = Image.fromarray(pixels.astype(np.float32), "F").resize(image.shape[1::-1], Image.BICUBIC)
         return np.clip(np.round(image + np.asarray(enlarged, np.float64)[..., None]), 0, 255).astype(np.uint8)
     flat = change.reshape(-1, 8, 8)
@@ -778,7 +786,7 @@ def _add_luma(image: np.ndarray, change: np.ndarray, contract: _Contract) -> np.
     core = image[: h * 8, : w * 8].copy()
     blocks = core.reshape(h, 8, w, 8, 3).transpose(0, 2, 1, 3, 4)  # (h, w, 8, 8, 3), a view of core
     rows, cols = np.divmod(touched, w)
-    pixels = (_DCT.T @ flat[touched] @ _DCT)[..., None]
+    pixels = _transform(flat[touched], _DCT.T)[..., None]
     blocks[rows, cols] = np.clip(np.round(blocks[rows, cols] + pixels), 0, 255).astype(np.uint8)
     stego = image.copy()
     stego[: h * 8, : w * 8] = core
