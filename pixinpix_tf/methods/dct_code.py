@@ -96,6 +96,7 @@ MAX_BYTES_PER_BLOCK = 4
 # carriers the pass before it left wrong (`_embed`).
 EMBED_PASSES, CHANNEL_PASSES, SETTLED = 4, 20, 0.95
 TRIED = 3  # layouts the hider tries with random bytes before it picks one (`_plan`)
+MIN_ROOM = 64  # bytes below which no secret fits (a 20-byte frame and the smallest WebP): not tried
 STEGO_FLOOR_DB, SSIM_FLOOR = 37.5, 0.965  # what a stego image is kept at or above (predicted, then measured)
 PUBLIC_KEY = b"pixinpix dct-code public key"
 SECRET_SCALES = (1.0, 0.75, 0.5, 0.35, 0.25, 0.18, 0.125)  # sides the secret may be compressed at, largest first
@@ -305,7 +306,8 @@ class DctCode(Method):
                     stego = _embed_frame(cover, coefficients, frame, header, data, contract)
                     if all(_decodes(image, frame, header, data) for image in contract.through(stego)):
                         return stego
-        raise ImageError(_refusal(arrived, coefficients, header.layout, made_for))
+        most = Layout(contracts[0].quality, 1, Layout.levels(contracts[0].quality)[0])  # the most blocks read
+        raise ImageError(_refusal(arrived, coefficients, most, made_for))
 
     def survives(self, channel) -> bool:
         """Whether `design_channel` lays a stego image out for `channel` (png, jpeg:Q, each after a resize)."""
@@ -465,7 +467,8 @@ def _plan(cover: np.ndarray, coefficients: np.ndarray, frame: _Frame, made_for: 
     keep the stego image at STEGO_FLOOR_DB and SSIM_FLOOR (`Layout.predicted`, which is optimistic); the TRIED
     most promising (by the bytes left after the parity of their erasures) are tried with random bytes: the
     level is raised while the stego image falls below the floors, and the layout scored by the bytes left at
-    the parity the trial needs (`_needed_parity`). The gentlest layout is the last resort."""
+    the parity the trial needs (`_needed_parity`). The gentlest layout is the last resort; a layout whose
+    erasures alone leave less than MIN_ROOM is not tried."""
     nonce, blocks, kind = os.urandom(12), frame.body_blocks, made_for.split(":")[0]
     kind = "resize" if kind == "fit" else kind  # the header says a resize came first, not which
     quality = contract.quality
@@ -488,16 +491,16 @@ def _plan(cover: np.ndarray, coefficients: np.ndarray, frame: _Frame, made_for: 
     for per_block in range(1, MAX_BYTES_PER_BLOCK + 1):
         layouts = [Layout(quality, per_block, level) for level in levels]
         fitting = [layout for layout in layouts if _predicted_fits(layout, coefficients, blocks)]
-        if fitting:
-            starts.append((_erasure_room(fitting[0], coefficients, blocks), layouts[layouts.index(fitting[0]):]))
-    best = (False, None, PARITY[-1] + 1, -1)
+        if fitting and (room := _erasure_room(fitting[0], coefficients, blocks)) >= MIN_ROOM:
+            starts.append((room, layouts[layouts.index(fitting[0]):]))
+    best = (False, Header(kind, Layout(quality, 1, levels[-1]), PARITY[0], nonce), PARITY[-1] + 1, -1)
     for _, layouts in sorted(starts, key=lambda start: -start[0])[:TRIED]:
         for layout in layouts:
             if (result := trial(layout))[0]:
                 best = max(best, result, key=lambda outcome: outcome[3])
                 break
-    if best[3] < 0:
-        best = trial(Layout(quality, 1, levels[-1]))
+    if best[3] < 0 and _erasure_room(best[1].layout, coefficients, blocks) >= MIN_ROOM:
+        best = trial(best[1].layout)
     return best[1], best[2]
 
 
@@ -584,15 +587,16 @@ def _frames_for(cover_coefficients: np.ndarray, shape: tuple[int, ...], material
 
 
 def _refusal(cover: np.ndarray, coefficients: np.ndarray, layout: Layout, made_for: str) -> str:
-    """Why `cover` carries no secret through `made_for`: the blocks textured enough to read and, where JPEG
-    clips many of those at black or white, that."""
+    """Why `cover` carries no secret through `made_for`: the blocks textured enough to read (by `layout`, the
+    gentlest) and, where JPEG clips many of those at black or white, that."""
     read = layout.read(coefficients).reshape(-1)
     pixels = _blocks(cover.min(axis=2)), _blocks(cover.max(axis=2))
     clipped = ((pixels[0] == 0) | (pixels[1] == 255)).any(axis=(-1, -2)).reshape(-1)[read]
     why = (f", and {np.mean(clipped):.0%} of those touch black or white, where JPEG clips the change"
-           if made_for != "png" and clipped.size and np.mean(clipped) > 0.1 else "")
+           if made_for != "png" and clipped.size >= 16 and np.mean(clipped) > 0.1 else "")
     return (f"the cover carries no secret that survives {made_for}: {int(read.sum())} of {read.size} 8x8 blocks "
-            f"are textured enough to read{why}; use a more detailed or larger cover, or a gentler channel")
+            f"are textured enough to read{why}, too few for a secret with the stego image kept at "
+            f"{STEGO_FLOOR_DB} dB and SSIM {SSIM_FLOOR}; use a more detailed cover, or a gentler channel")
 
 
 def _check_avif() -> None:
