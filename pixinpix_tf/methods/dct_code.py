@@ -109,9 +109,9 @@ SEARCH_SPEED, FINAL_QUALITIES, FINALISTS = 10, 12, 2
 # Bytes of room below which the secret may be WebP (`_compress`): on Kodak secrets at 384x256, WebP reveals 0.3-0.9 dB
 # better up to 1,000 bytes (and fits below AVIF's 400), AVIF 0.3-0.6 dB better from 1,500 (research log, 2026-12-07)
 WEBP_BELOW = 1500
-# Largest probe, in steps of the layout's table, of the blocks the hider writes into and of those the revealer
-# reads (module docstring, 5: 0.375 plus a margin for 8-bit rounding); format 1 settled its blocks clear of
-# FORMAT_1_THRESHOLD and read that.
+# Texture (the largest probe, in quality-50 steps) from which the hider writes into a block and from which, at
+# quality 50, the revealer reads it (module docstring, 5; above 50, `Layout.gap`); format 1 settled its blocks
+# clear of FORMAT_1_THRESHOLD and read that.
 EMBED_THRESHOLD, READ_THRESHOLD, FORMAT_1_THRESHOLD = 0.40, 0.75, 0.48
 GAP_MARGIN = 0.05  # beyond the rounding of a probe, for 8-bit rounding and colour conversion (`Layout.gap`)
 ERROR_MARGIN = 4  # parity bytes per codeword kept beyond what the hider's trial needs (format 2: its erasures)
