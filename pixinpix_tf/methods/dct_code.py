@@ -420,14 +420,17 @@ class _Contract:
     checks: tuple = ()
     resize: str = ""
 
+    @functools.cached_property
+    def _route(self) -> channels.Channel | None:
+        return channels.parse(self.resize) if self.resize else None
+
     def shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         """The shape an image of `shape` arrives at (as `channels` resizes)."""
-        return (channels.parse(self.resize).steps[0].size(shape) if self.resize else tuple(shape[:2])) + tuple(
-            shape[2:])
+        return (self._route.steps[0].size(shape) if self._route else tuple(shape[:2])) + tuple(shape[2:])
 
     def arrived(self, image: np.ndarray) -> np.ndarray:
         """`image` at the size it arrives at, resized as the channel resizes (itself without a resize)."""
-        return channels.parse(self.resize).apply(image) if self.resize else image
+        return self._route.apply(image) if self._route else image
 
     def through(self, stego: np.ndarray) -> list[np.ndarray]:
         """What the hider's self-check reveals from: the stego image itself (at the size it arrives at) and
@@ -699,8 +702,14 @@ def _carried_payload(image: np.ndarray, key: Key | None) -> bytes | None:
         if found := _headers(_coefficients(smaller), smaller.shape, key):
             image = smaller
             break
-    attempts = [functools.partial(_body_payload, each, frame, header) for frame, header in found
-                for each in (_coefficients(image), *map(_coefficients, _saved_again(image, header)))]
+    carried = coefficients if image.shape == shape else _coefficients(image)
+
+    def saved_again(frame: _Frame, header: Header) -> bytes | None:  # only when the image as it is fails
+        return _first_payload([functools.partial(_body_payload, _coefficients(each), frame, header)
+                               for each in _saved_again(image, header)])
+
+    attempts = [attempt for frame, header in found for attempt in (
+        functools.partial(_body_payload, carried, frame, header), functools.partial(saved_again, frame, header))]
     return _first_payload(attempts + [functools.partial(_reveal_v2_v1, coefficients, shape, key)])
 
 
